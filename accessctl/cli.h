@@ -1,0 +1,69 @@
+/* What every accessctl command shares: global options, the loaded config,
+ * opening the stores, output in text or JSON, and the exit codes. */
+#ifndef ACCESSCTL_CLI_H
+#define ACCESSCTL_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "ctx.h"
+#include "err.h"
+
+enum { EXIT_OK = 0, EXIT_FINDINGS = 1, EXIT_USAGE = 2 };
+
+struct cli {
+	const char *root;        /* --root, "" for / */
+	const char *config;      /* --config, NULL for root + /etc/isms/isms.conf */
+	bool json;               /* --json */
+	const char *prog;        /* "accessctl" */
+	const char *actor;       /* who runs this, for audit events: SUDO_USER or the login name */
+	struct isms_conf *conf;  /* loaded by cli_load_conf */
+	struct isms_ctx ctx;     /* opened by cli_open */
+	bool opened;
+};
+
+struct command {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *summary;
+	const char *usage;       /* full --help text */
+};
+
+/* Load the config (missing file: error naming it). Prints and returns EXIT_USAGE on failure. */
+int cli_load_conf(struct cli *cli);
+
+/* Load config and open both stores read-write. Prints the error and returns EXIT_USAGE on failure. */
+int cli_open(struct cli *cli);
+void cli_close(struct cli *cli);
+
+/* "--help" or "-h" among argv: print usage to stdout and return true. */
+bool cli_wants_help(const struct command *cmd, int argc, char **argv);
+
+/* Print "accessctl CMD: message" to stderr; returns code. */
+int cli_fail(const struct cli *cli, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Usage error: message, then "see accessctl CMD --help"; returns EXIT_USAGE. */
+int cli_usage(const struct cli *cli, const struct command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Print a JSON value to stdout (compact, one line) and free it. */
+void cli_json_print(json_t *v);
+
+/* Append an audit event as this admin; failures are reported, not fatal. */
+void cli_audit(struct cli *cli, const char *event, const char *subject, const char *result,
+	       const char *reason, const char *details);
+
+/* Progress on a terminal (stderr): "label  [#####     ] 50% (500/1000)"; silent otherwise. */
+void cli_progress(const char *label, long long done, long long total);
+
+/* Commands, one file per family. */
+int cmd_init(struct cli *cli, int argc, char **argv);
+int cmd_doctor(struct cli *cli, int argc, char **argv);
+int cmd_audit(struct cli *cli, int argc, char **argv);
+
+extern const struct command cmd_init_def, cmd_doctor_def, cmd_audit_def;
+
+#endif

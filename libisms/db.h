@@ -1,0 +1,61 @@
+/* The two sqlite stores: opening with safe settings, migrations, and the one
+ * SQL helper every part uses to bind and run statements. */
+#ifndef ISMS_DB_H
+#define ISMS_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include "err.h"
+
+enum isms_store { ISMS_REGISTRY, ISMS_STATE };
+
+enum {
+	ISMS_DB_READONLY = 1 << 0, /* open read-only; the schema must already be current */
+	ISMS_DB_CREATE   = 1 << 1, /* create if missing and apply pending migrations */
+	ISMS_DB_MIGRATE  = 1 << 2, /* apply pending migrations to an existing store */
+};
+
+/* Open a store: permission checks on the file and its directory, WAL mode,
+ * busy timeout, foreign keys, and a schema version check (or migration with
+ * ISMS_DB_CREATE). */
+int isms_db_open(const char *path, enum isms_store kind, unsigned flags,
+		 sqlite3 **ret, struct isms_err *err);
+void isms_db_close(sqlite3 *db);
+
+/* Apply the embedded schema/<store>/NNN_*.sql migrations above user_version. */
+int isms_db_migrate(sqlite3 *db, enum isms_store kind, struct isms_err *err);
+int isms_db_latest_version(enum isms_store kind);
+int isms_db_user_version(sqlite3 *db);
+const char *isms_store_name(enum isms_store kind);
+
+/* Run `PRAGMA integrity_check`; 0 when "ok". */
+int isms_db_integrity(sqlite3 *db, struct isms_err *err);
+
+/* Prepare `sql` and bind arguments described by fmt, one char each:
+ *   's' const char * (NULL binds NULL)   'i' int64_t   'n' NULL (no argument)
+ *   'b' const void *, size_t  (blob)
+ * Returns the statement or NULL with err set. */
+sqlite3_stmt *isms_db_query(sqlite3 *db, struct isms_err *err, const char *sql,
+			    const char *fmt, ...);
+
+/* Prepare, bind, step to completion, finalize. Returns 0 or negative errno
+ * (-EBUSY when the store is locked, -EEXIST on a constraint violation). */
+int isms_db_exec(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...);
+
+/* Step one row of a query: 1 row, 0 done, negative on error (statement kept). */
+int isms_db_step(sqlite3_stmt *st, struct isms_err *err);
+
+/* Text column as malloc'd copy (NULL stays NULL; OOM also NULL). */
+char *isms_db_col_strdup(sqlite3_stmt *st, int col);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+int isms_db_begin(sqlite3 *db, struct isms_err *err);
+int isms_db_commit(sqlite3 *db, struct isms_err *err);
+void isms_db_rollback(sqlite3 *db);
+
+/* Map a sqlite result code to a negative errno. */
+int isms_db_errno(int sqlite_rc);
+
+#endif

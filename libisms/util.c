@@ -1,0 +1,268 @@
+/* Helpers shared by every part: lists, paths, guarded files, parsing. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "util.h"
+
+static char *strip(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+char **isms_list_split(const char *csv)
+{
+	char *copy, *tok, *save = NULL, **list;
+	size_t n = 0, cap = 1;
+
+	if (!csv)
+		csv = "";
+	for (const char *p = csv; *p; p++)
+		if (*p == ',')
+			cap++;
+	list = calloc(cap + 1, sizeof(*list));
+	copy = strdup(csv);
+	if (!list || !copy) {
+		free(list);
+		free(copy);
+		return NULL;
+	}
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *item = strip(tok);
+
+		if (!*item)
+			continue;
+		list[n] = strdup(item);
+		if (!list[n]) {
+			isms_list_free(list);
+			free(copy);
+			return NULL;
+		}
+		n++;
+	}
+	free(copy);
+	return list;
+}
+
+bool isms_list_contains(char *const *list, const char *s)
+{
+	if (!list || !s)
+		return false;
+	for (; *list; list++)
+		if (strcmp(*list, s) == 0)
+			return true;
+	return false;
+}
+
+size_t isms_list_len(char *const *list)
+{
+	size_t n = 0;
+
+	while (list && list[n])
+		n++;
+	return n;
+}
+
+char *isms_list_join(char *const *list, const char *sep)
+{
+	size_t len = 1, seplen = strlen(sep);
+	char *out;
+
+	for (size_t i = 0; list && list[i]; i++)
+		len += strlen(list[i]) + seplen;
+	out = malloc(len);
+	if (!out)
+		return NULL;
+	out[0] = '\0';
+	for (size_t i = 0; list && list[i]; i++) {
+		if (i)
+			strcat(out, sep);
+		strcat(out, list[i]);
+	}
+	return out;
+}
+
+void isms_list_free(char **list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; list[i]; i++)
+		free(list[i]);
+	free(list);
+}
+
+char *isms_path_join(const char *root, const char *path)
+{
+	char *out;
+	size_t rl;
+
+	if (!root || !*root)
+		return strdup(path);
+	rl = strlen(root);
+	while (rl > 1 && root[rl - 1] == '/')
+		rl--;
+	if (asprintf(&out, "%.*s%s%s", (int)rl, root, path[0] == '/' ? "" : "/", path) < 0)
+		return NULL;
+	return out;
+}
+
+int isms_check_guard(const char *path, const char *what, bool want_dir, struct isms_err *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return isms_err_set(err, -errno, "%s %s: %s", what, path, strerror(errno));
+	if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+		return isms_err_set(err, -EPERM, "%s %s: not a %s", what, path,
+				    want_dir ? "directory" : "regular file");
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return isms_err_set(err, -EPERM,
+				    "%s %s is writable by group or other (mode %04o); fix: chmod go-w %s",
+				    what, path, (unsigned)(st.st_mode & 07777), path);
+	if (geteuid() == 0 && st.st_uid != 0)
+		return isms_err_set(err, -EPERM,
+				    "%s %s is not owned by root (uid %u); fix: chown root %s",
+				    what, path, (unsigned)st.st_uid, path);
+	return 0;
+}
+
+int isms_mkdir_p(const char *path, mode_t mode)
+{
+	char *copy = strdup(path);
+	int r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *p = copy + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(copy, mode) < 0 && errno != EEXIST) {
+				r = -errno;
+				break;
+			}
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(copy);
+	return r;
+}
+
+void isms_hex(const unsigned char *in, size_t len, char *out)
+{
+	(void)sodium_bin2hex(out, 2 * len + 1, in, len);
+}
+
+void isms_secret_free(void *p, size_t len)
+{
+	if (!p)
+		return;
+	sodium_memzero(p, len);
+	free(p);
+}
+
+int isms_parse_int(const char *s, long long min, long long max, long long *ret)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || errno == ERANGE)
+		return errno == ERANGE ? -ERANGE : -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int isms_parse_duration(const char *s, long long *ret_seconds)
+{
+	char *end;
+	long long v, mult = 1;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno)
+		return -ERANGE;
+	if (*end) {
+		if (end[1] != '\0')
+			return -EINVAL;
+		switch (*end) {
+		case 's': mult = 1; break;
+		case 'm': mult = 60; break;
+		case 'h': mult = 3600; break;
+		case 'd': mult = 86400; break;
+		default: return -EINVAL;
+		}
+	}
+	if (v > (long long)1e12 / mult)
+		return -ERANGE;
+	*ret_seconds = v * mult;
+	return 0;
+}
+
+const char *isms_time_iso(int64_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (!gmtime_r(&tt, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		(void)snprintf(buf, len, "@%lld", (long long)t);
+	return buf;
+}
+
+int isms_time_parse(const char *s, int64_t *ret)
+{
+	static const char *const formats[] = {
+		"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S",
+		"%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d",
+	};
+
+	if (!s)
+		return -EINVAL;
+	if (s[0] == '@') {
+		long long v;
+
+		if (isms_parse_int(s + 1, 0, (long long)1e12, &v) < 0)
+			return -EINVAL;
+		*ret = v;
+		return 0;
+	}
+	for (size_t i = 0; i < ISMS_ARRAY_SIZE(formats); i++) {
+		struct tm tm = { 0 };
+		const char *end = strptime(s, formats[i], &tm);
+
+		if (end && *end == '\0') {
+			time_t t = timegm(&tm);
+
+			if (t == (time_t)-1)
+				return -EINVAL;
+			*ret = t;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}

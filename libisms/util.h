@@ -1,0 +1,49 @@
+/* Small helpers shared by every part: string lists, secure memory, hex, file checks. */
+#ifndef ISMS_UTIL_H
+#define ISMS_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+#define ISMS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* NULL-terminated string lists, as the config keeps them. */
+char **isms_list_split(const char *csv);          /* "a, b,c" -> {"a","b","c",NULL}; NULL on ENOMEM */
+bool isms_list_contains(char *const *list, const char *s);
+size_t isms_list_len(char *const *list);
+char *isms_list_join(char *const *list, const char *sep); /* malloc'd */
+void isms_list_free(char **list);
+
+/* Join a root prefix and an absolute path: ("/tmp/r", "/etc/x") -> "/tmp/r/etc/x". */
+char *isms_path_join(const char *root, const char *path);
+
+/* Refuse a file or directory that guards access: group/other-writable, or, when the
+ * caller is root, not owned by root. `what` names it in the message. Follows no symlink. */
+int isms_check_guard(const char *path, const char *what, bool want_dir, struct isms_err *err);
+
+/* mkdir -p with a mode for the directories it creates; existing ones are left alone. */
+int isms_mkdir_p(const char *path, mode_t mode);
+
+/* Hex encoding; out must hold 2*len+1 bytes. */
+void isms_hex(const unsigned char *in, size_t len, char *out);
+
+/* Wipe and free memory that held a secret. NULL is fine. */
+void isms_secret_free(void *p, size_t len);
+
+/* Parse a decimal integer in [min, max]; returns 0 or -EINVAL/-ERANGE. */
+int isms_parse_int(const char *s, long long min, long long max, long long *ret);
+
+/* Parse "90", "30s", "15m", "24h", "7d" into seconds. */
+int isms_parse_duration(const char *s, long long *ret_seconds);
+
+/* Format an epoch time as UTC ISO 8601 ("2026-11-27T03:43:56Z"); buf >= 21 bytes. */
+const char *isms_time_iso(int64_t t, char *buf, size_t len);
+
+/* Parse "2026-11-27", "2026-11-27T10:00:00Z", "2026-11-27 10:00" or "@EPOCH" (UTC). */
+int isms_time_parse(const char *s, int64_t *ret);
+
+#endif

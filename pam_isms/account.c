@@ -1,0 +1,16 @@
+/* Account phase: unique, owned, active accounts only. */
+#include <syslog.h>
+
+#include <security/pam_ext.h>
+
+#include "module.h"
+
+int isms_pam_acct_mgmt(struct module *m)
+{
+	if (module_open(m) < 0) {
+		pam_syslog(m->pamh, LOG_ERR, "store unavailable: %s", m->err.msg);
+		module_audit(m, "account", "deny", "store_unavailable", NULL, 0);
+		return PAM_AUTHINFO_UNAVAIL;
+	}
+	return PAM_IGNORE;
+}

@@ -1,0 +1,58 @@
+/* What every phase of pam_isms shares: arguments, the PAM items of the
+ * transaction, the loaded config and stores, and the audit call. */
+#ifndef PAM_ISMS_MODULE_H
+#define PAM_ISMS_MODULE_H
+
+#include <stdbool.h>
+
+#include <security/pam_modules.h>
+
+#include "conf.h"
+#include "ctx.h"
+#include "err.h"
+
+#define ISMS_EXPORT __attribute__((visibility("default")))
+
+struct module {
+	pam_handle_t *pamh;
+	int flags;
+	const char *user;
+	const char *service;
+	const char *rhost;
+	const char *tty;
+
+	/* arguments */
+	const char *conf_path;
+	bool debug;
+	bool use_first_pass;
+	bool try_first_pass;
+	bool forward_pass;
+	int record;             /* enum isms_record_mode, or -1 for the config's */
+
+	struct isms_conf *conf; /* NULL until module_open */
+	struct isms_ctx ctx;
+	bool open;
+	struct isms_err err;
+};
+
+/* Parse arguments and fetch PAM items. Returns PAM_SUCCESS, or the code the
+ * phase must return (an unknown argument refuses: PAM_SERVICE_ERR). */
+int module_init(struct module *m, pam_handle_t *pamh, int flags, int argc, const char **argv);
+
+/* Load the config and open both stores for a login. Returns 0 or negative errno
+ * with m->err set; the config may be loaded even when the stores are not. */
+int module_open(struct module *m);
+
+void module_done(struct module *m);
+
+/* One audit event for this transaction (service as actor, user as subject). */
+void module_audit(struct module *m, const char *event, const char *result, const char *reason,
+		  const char *details, int priority);
+
+/* Phases, one file each. */
+int isms_pam_authenticate(struct module *m);
+int isms_pam_acct_mgmt(struct module *m);
+int isms_pam_open_session(struct module *m);
+int isms_pam_close_session(struct module *m);
+
+#endif

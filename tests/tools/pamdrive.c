@@ -1,0 +1,159 @@
+/* pamdrive: run one real PAM transaction through libpam with a service file
+ * from a given directory (pam_start_confdir), answering prompts from the
+ * command line. Used by the PAM-stack tests, the demo and the benchmarks. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <security/pam_appl.h>
+
+#define MAX_ANSWERS 16
+
+struct answers {
+	const char *v[MAX_ANSWERS];
+	int n, next;
+	bool quiet;
+};
+
+static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+	struct answers *a = data;
+	struct pam_response *r = calloc((size_t)n, sizeof(*r));
+
+	if (!r)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < n; i++) {
+		const char *kind = "?";
+
+		switch (msg[i]->msg_style) {
+		case PAM_PROMPT_ECHO_OFF: kind = "prompt-noecho"; break;
+		case PAM_PROMPT_ECHO_ON: kind = "prompt-echo"; break;
+		case PAM_ERROR_MSG: kind = "error"; break;
+		case PAM_TEXT_INFO: kind = "info"; break;
+		}
+		if (!a->quiet)
+			printf("%s: %s\n", kind, msg[i]->msg);
+		if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON) {
+			if (a->next >= a->n) {
+				for (int j = 0; j < i; j++)
+					free(r[j].resp);
+				free(r);
+				return PAM_CONV_ERR;
+			}
+			r[i].resp = strdup(a->v[a->next++]);
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static int phase(pam_handle_t *pamh, const char *name)
+{
+	if (!strcmp(name, "auth")) return pam_authenticate(pamh, 0);
+	if (!strcmp(name, "acct")) return pam_acct_mgmt(pamh, 0);
+	if (!strcmp(name, "open")) return pam_open_session(pamh, 0);
+	if (!strcmp(name, "close")) return pam_close_session(pamh, 0);
+	if (!strcmp(name, "setcred")) return pam_setcred(pamh, PAM_ESTABLISH_CRED);
+	fprintf(stderr, "pamdrive: unknown phase %s\n", name);
+	exit(2);
+}
+
+static const char *code_name(int rv)
+{
+	switch (rv) {
+	case PAM_SUCCESS: return "PAM_SUCCESS";
+	case PAM_AUTH_ERR: return "PAM_AUTH_ERR";
+	case PAM_PERM_DENIED: return "PAM_PERM_DENIED";
+	case PAM_AUTHINFO_UNAVAIL: return "PAM_AUTHINFO_UNAVAIL";
+	case PAM_USER_UNKNOWN: return "PAM_USER_UNKNOWN";
+	case PAM_MAXTRIES: return "PAM_MAXTRIES";
+	case PAM_ACCT_EXPIRED: return "PAM_ACCT_EXPIRED";
+	case PAM_NEW_AUTHTOK_REQD: return "PAM_NEW_AUTHTOK_REQD";
+	case PAM_SESSION_ERR: return "PAM_SESSION_ERR";
+	case PAM_SERVICE_ERR: return "PAM_SERVICE_ERR";
+	case PAM_SYSTEM_ERR: return "PAM_SYSTEM_ERR";
+	case PAM_CONV_ERR: return "PAM_CONV_ERR";
+	case PAM_IGNORE: return "PAM_IGNORE";
+	case PAM_CRED_INSUFFICIENT: return "PAM_CRED_INSUFFICIENT";
+	default: return "PAM_OTHER";
+	}
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: pamdrive -d CONFDIR [-s SERVICE] -u USER [-r RHOST] [-t TTY]\n"
+			"                [-a ANSWER]... [-A AUTHTOK] [-e NAME] [-n REPEAT] [-q] PHASE...\n"
+			"PHASE: auth acct open close setcred. -e prints a PAM environment variable after.\n"
+			"Exit: 0 when every phase succeeded, else the PAM code of the first that failed.\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *confdir = NULL, *service = "isms-test", *user = NULL, *rhost = NULL, *tty = NULL;
+	const char *authtok = NULL, *envname[8];
+	struct answers a = { 0 };
+	struct pam_conv pc = { conv, &a };
+	long repeat = 1;
+	int c, nenv = 0, first_fail = 0;
+	struct timespec t0, t1;
+
+	while ((c = getopt(argc, argv, "d:s:u:r:t:a:A:e:n:q")) != -1) {
+		switch (c) {
+		case 'd': confdir = optarg; break;
+		case 's': service = optarg; break;
+		case 'u': user = optarg; break;
+		case 'r': rhost = optarg; break;
+		case 't': tty = optarg; break;
+		case 'a': if (a.n < MAX_ANSWERS) a.v[a.n++] = optarg; break;
+		case 'A': authtok = optarg; break;
+		case 'e': if (nenv < 8) envname[nenv++] = optarg; break;
+		case 'n': repeat = strtol(optarg, NULL, 10); break;
+		case 'q': a.quiet = true; break;
+		default: usage();
+		}
+	}
+	if (!confdir || !user || optind >= argc || repeat < 1)
+		usage();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long it = 0; it < repeat; it++) {
+		pam_handle_t *pamh = NULL;
+		int rv = pam_start_confdir(service, user, &pc, confdir, &pamh);
+
+		a.next = 0;
+		if (rv != PAM_SUCCESS) {
+			fprintf(stderr, "pamdrive: pam_start_confdir: %d\n", rv);
+			return 2;
+		}
+		if (rhost)
+			pam_set_item(pamh, PAM_RHOST, rhost);
+		if (tty)
+			pam_set_item(pamh, PAM_TTY, tty);
+		if (authtok)
+			pam_set_item(pamh, PAM_AUTHTOK, authtok);
+		for (int i = optind; i < argc; i++) {
+			rv = phase(pamh, argv[i]);
+			if (repeat == 1)
+				printf("%s: %s\n", argv[i], code_name(rv));
+			if (rv != PAM_SUCCESS) {
+				if (!first_fail)
+					first_fail = rv;
+				break;
+			}
+		}
+		for (int i = 0; i < nenv && repeat == 1; i++) {
+			const char *v = pam_getenv(pamh, envname[i]);
+
+			printf("env %s=%s\n", envname[i], v ? v : "");
+		}
+		pam_end(pamh, rv);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (repeat > 1)
+		printf("per_transaction_us=%.1f\n",
+		       ((t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3) / (double)repeat);
+	return first_fail;
+}
