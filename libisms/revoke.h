@@ -1,0 +1,34 @@
+/* The revocation engine, used by `accessctl revoke`, `offboard`, `stale --apply`,
+ * review decisions and sync departures. Every step is recorded in
+ * revocation_actions; the whole is idempotent and a rerun finishes what failed. */
+#ifndef ISMS_REVOKE_H
+#define ISMS_REVOKE_H
+
+#include "ctx.h"
+#include "err.h"
+
+struct isms_revoke_req {
+	const char *account;     /* account name */
+	const char *trigger;     /* manual, offboard, stale, review, sync */
+	const char *reason;      /* free text, required */
+	const char *ticket;      /* may be NULL */
+	const char *actor;       /* who asked (admin name, "hr-feed", "scim") */
+};
+
+struct isms_revoke_result {
+	int done;                /* steps done (now or earlier) */
+	int failed;              /* steps that failed and remain */
+	char remaining[512];     /* what remains, for a person */
+};
+
+/* Revoke one account: registry status, local shadow lock and privileged groups,
+ * sessions, directory lock and group removal when configured. 0 when every step
+ * is done, -EAGAIN when some remain (see res->remaining), other negative on error. */
+int isms_revoke_account(struct isms_ctx *ctx, const struct isms_revoke_req *req,
+			struct isms_revoke_result *res, struct isms_err *err);
+
+/* Re-read the registry (and directory) to confirm the account is revoked:
+ * 0 when it is, -EAGAIN when a step did not take (err says which). */
+int isms_revoke_verify(struct isms_ctx *ctx, const char *account, struct isms_err *err);
+
+#endif
