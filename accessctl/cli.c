@@ -42,11 +42,16 @@ int cli_open(struct cli *cli)
 	return EXIT_OK;
 }
 
-void cli_close(struct cli *cli)
+void cli_close_stores(struct cli *cli)
 {
 	if (cli->opened)
 		isms_ctx_close(&cli->ctx);
 	cli->opened = false;
+}
+
+void cli_close(struct cli *cli)
+{
+	cli_close_stores(cli);
 	isms_conf_free(cli->conf);
 	cli->conf = NULL;
 }

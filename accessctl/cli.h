@@ -39,6 +39,9 @@ int cli_load_conf(struct cli *cli);
 int cli_open(struct cli *cli);
 void cli_close(struct cli *cli);
 
+/* Close the stores but keep the config (before replacing store files). */
+void cli_close_stores(struct cli *cli);
+
 /* "--help" or "-h" among argv: print usage to stdout and return true. */
 bool cli_wants_help(const struct command *cmd, int argc, char **argv);
 
@@ -63,7 +66,8 @@ void cli_progress(const char *label, long long done, long long total);
 int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_doctor(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
+int cmd_backup(struct cli *cli, int argc, char **argv);
 
-extern const struct command cmd_init_def, cmd_doctor_def, cmd_audit_def;
+extern const struct command cmd_init_def, cmd_doctor_def, cmd_audit_def, cmd_backup_def;
 
 #endif
