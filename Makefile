@@ -114,7 +114,7 @@ $(B)/test/accessctl: $(TCLOCK_OBJ)
 $(B)/accessctl $(B)/test/accessctl: $(CLI_OBJ) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $(CLI_OBJ) $(filter %clock.o %clock_test.o,$^) $(LIBA) $(LDFLAGS_BASE) \
-		$(call pc_libs,$(CLI_PKGS)) -lcsv -lcrypt
+		$(call pc_libs,$(CLI_PKGS)) -lcsv -lm
 
 $(B)/isms-rec: $(CLOCK_OBJ)
 $(B)/test/isms-rec: $(TCLOCK_OBJ)

@@ -67,7 +67,9 @@ int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_doctor(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
 int cmd_backup(struct cli *cli, int argc, char **argv);
+int cmd_report(struct cli *cli, int argc, char **argv);
 
-extern const struct command cmd_init_def, cmd_doctor_def, cmd_audit_def, cmd_backup_def;
+extern const struct command cmd_init_def, cmd_doctor_def, cmd_audit_def, cmd_backup_def,
+	cmd_report_def;
 
 #endif

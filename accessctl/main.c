@@ -12,6 +12,7 @@ static const struct command *const commands[] = {
 	&cmd_doctor_def,
 	&cmd_audit_def,
 	&cmd_backup_def,
+	&cmd_report_def,
 };
 
 static void usage(FILE *f)

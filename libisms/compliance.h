@@ -1,0 +1,20 @@
+/* The compliance status of this host: one entry per control, each with its
+ * state and the accounts behind it. accessctl report renders it. */
+#ifndef ISMS_COMPLIANCE_H
+#define ISMS_COMPLIANCE_H
+
+#include <jansson.h>
+
+#include "ctx.h"
+#include "err.h"
+
+/* Controls' states. "fail" makes `accessctl report` exit 1; "info" never does. */
+#define ISMS_CONTROL_PASS "pass"
+#define ISMS_CONTROL_FAIL "fail"
+#define ISMS_CONTROL_INFO "info"
+
+/* Build {"host":..., "generated_at":..., "controls":[{"id","title","criterion",
+ * "state","summary","accounts":[...]}...], "failing":N, "charts":{...}}. */
+int isms_compliance_report(struct isms_ctx *ctx, json_t **ret, struct isms_err *err);
+
+#endif
