@@ -90,22 +90,26 @@ $(B)/obj/%.o: %.c $(wildcard libisms/*.h) $(B)/gen/schema.c
 	@$(CC) $(CFLAGS) -MMD -c $< -o $@
 
 $(B)/gen/schema.o: $(B)/gen/schema.c
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $@"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(TCLOCK_OBJ): libisms/clock.c libisms/clock.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -DISMS_TESTING -c $< -o $@
+	@echo "  CC      $@"
+	@$(CC) $(CFLAGS) -DISMS_TESTING -c $< -o $@
 
 $(LIBA): $(LIB_OBJ) $(SCHEMA_OBJ)
-	rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	@rm -f $@
+	@ar rcs $@ $^
 
 $(B)/pam_isms.so $(B)/test/pam_isms.so: $(MOD_OBJ) $(LIBA) pam_isms/pam_isms.map
 $(B)/pam_isms.so: $(CLOCK_OBJ)
 $(B)/test/pam_isms.so: $(TCLOCK_OBJ)
 $(B)/pam_isms.so $(B)/test/pam_isms.so:
 	@mkdir -p $(@D)
-	$(CC) -shared -o $@ $(MOD_OBJ) $(filter %clock.o %clock_test.o,$^) $(LIBA) $(LDFLAGS_BASE) \
+	@echo "  LD      $@"
+	@$(CC) -shared -o $@ $(MOD_OBJ) $(filter %clock.o %clock_test.o,$^) $(LIBA) $(LDFLAGS_BASE) \
 		-Wl,--version-script=pam_isms/pam_isms.map -Wl,--no-undefined \
 		$(call pc_libs,$(MODULE_PKGS))
 
@@ -113,35 +117,41 @@ $(B)/accessctl: $(CLOCK_OBJ)
 $(B)/test/accessctl: $(TCLOCK_OBJ)
 $(B)/accessctl $(B)/test/accessctl: $(CLI_OBJ) $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $(CLI_OBJ) $(filter %clock.o %clock_test.o,$^) $(LIBA) $(LDFLAGS_BASE) \
+	@echo "  LD      $@"
+	@$(CC) -o $@ $(CLI_OBJ) $(filter %clock.o %clock_test.o,$^) $(LIBA) $(LDFLAGS_BASE) \
 		$(call pc_libs,$(CLI_PKGS)) -lcsv -lm
 
 $(B)/isms-rec: $(CLOCK_OBJ)
 $(B)/test/isms-rec: $(TCLOCK_OBJ)
 $(B)/isms-rec $(B)/test/isms-rec: $(REC_OBJ) $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $(REC_OBJ) $(filter %clock.o %clock_test.o,$^) $(LIBA) $(LDFLAGS_BASE) \
+	@echo "  LD      $@"
+	@$(CC) -o $@ $(REC_OBJ) $(filter %clock.o %clock_test.o,$^) $(LIBA) $(LDFLAGS_BASE) \
 		$(call pc_libs,$(REC_PKGS)) -lutil
 
 $(B)/tests/%: tests/unit/%.c $(LIBA) $(TCLOCK_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(TCLOCK_OBJ) $(LIBA) $(LDFLAGS_BASE) \
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $< $(TCLOCK_OBJ) $(LIBA) $(LDFLAGS_BASE) \
 		$(call pc_libs,$(sort $(CLI_PKGS) $(TEST_PKGS))) -lcsv
 
 $(B)/tools/%.so: tests/tools/%_preload.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -U_FORTIFY_SOURCE -shared -o $@ $< $(LDFLAGS_BASE) -ldl
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -U_FORTIFY_SOURCE -shared -o $@ $< $(LDFLAGS_BASE) -ldl
 
 $(B)/tools/%: tests/tools/%.c $(LIBA) $(TCLOCK_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(TCLOCK_OBJ) $(LIBA) $(LDFLAGS_BASE) \
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $< $(TCLOCK_OBJ) $(LIBA) $(LDFLAGS_BASE) \
 		$(call pc_libs,$(sort $(CLI_PKGS) $(TEST_PKGS))) -lcsv -lpam_misc -lutil
 
 # Fuzz targets: replayed over their corpus by `make check` (gcc, standalone driver);
 # `make fuzz` builds them with clang's libFuzzer for real fuzzing.
 $(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/driver.c $(LIBA) $(TCLOCK_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< tests/fuzz/driver.c $(TCLOCK_OBJ) $(LIBA) $(LDFLAGS_BASE) \
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $< tests/fuzz/driver.c $(TCLOCK_OBJ) $(LIBA) $(LDFLAGS_BASE) \
 		$(call pc_libs,$(CLI_PKGS)) -lcsv
 
 test-build: $(PROGS) $(TEST_PROGS) $(UNIT_BIN) $(TOOL_BIN) $(FUZZ_BIN)
