@@ -63,7 +63,12 @@ void cli_progress(const char *label, long long done, long long total);
 int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_doctor(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
+int cmd_inventory(struct cli *cli, int argc, char **argv);
+int cmd_account(struct cli *cli, int argc, char **argv);
+int cmd_person(struct cli *cli, int argc, char **argv);
+int cmd_check(struct cli *cli, int argc, char **argv);
 
 extern const struct command cmd_init_def, cmd_doctor_def, cmd_audit_def;
+extern const struct command cmd_inventory_def, cmd_account_def, cmd_person_def, cmd_check_def;
 
 #endif

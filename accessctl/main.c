@@ -11,6 +11,10 @@ static const struct command *const commands[] = {
 	&cmd_init_def,
 	&cmd_doctor_def,
 	&cmd_audit_def,
+	&cmd_inventory_def,
+	&cmd_account_def,
+	&cmd_person_def,
+	&cmd_check_def,
 };
 
 static void usage(FILE *f)
