@@ -85,7 +85,7 @@ static int account_add(struct cli *cli, int argc, char **argv)
 	int c, r;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+o:k:s:u:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:k:s:u:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': owner = optarg; break;
 		case 'k': kind = optarg; break;
@@ -157,7 +157,7 @@ static int account_add(struct cli *cli, int argc, char **argv)
 		return cli_fail(cli, EXIT_FINDINGS, "account add: %s has uid %lld in the registry, not %lld", name,
 				(long long)a.uid, uid);
 	}
-	if (uid >= 0) {
+	if (uid >= 0 && !(exists && a.has_uid)) {
 		/* a uid is never given to a second account, nor reused after one */
 		r = isms_registry_uid_other(cli->ctx.reg, uid, name, held, sizeof(held), &err);
 		if (r == 0) {
@@ -311,7 +311,7 @@ static int account_list(struct cli *cli, int argc, char **argv)
 	int c, r, n = 0;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+udpj", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "udpj", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u': unowned = true; break;
 		case 'd': dups = true; break;
@@ -436,7 +436,7 @@ static int account_lock(struct cli *cli, int argc, char **argv)
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+r:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:", opts, NULL)) != -1) {
 		if (c != 'r')
 			return cli_usage(cli, &cmd_account_def, "lock: unknown option");
 		reason = optarg;

@@ -22,6 +22,7 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "service", required_argument, NULL, 's' },
 		{ "rhost", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
 		{ 0 },
 	};
 	const char *service = "sshd", *rhost = NULL, *user;
@@ -33,10 +34,11 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 	int c, r;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+s:r:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:r:j", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': service = optarg; break;
 		case 'r': rhost = optarg; break;
+		case 'j': cli->json = true; break;
 		default: return cli_usage(cli, &cmd_check_def, "unknown option");
 		}
 	}

@@ -327,6 +327,7 @@ int cmd_inventory(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "passwd", required_argument, NULL, 'p' },
 		{ "group", required_argument, NULL, 'g' },
+		{ "json", no_argument, NULL, 'j' },
 		{ 0 },
 	};
 	const char *passwd = NULL, *group = NULL;
@@ -338,10 +339,11 @@ int cmd_inventory(struct cli *cli, int argc, char **argv)
 	int c, r;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+p:g:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:g:j", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': passwd = optarg; break;
 		case 'g': group = optarg; break;
+		case 'j': cli->json = true; break;
 		default: inventory_free(&inv); return cli_usage(cli, &cmd_inventory_def, "unknown option");
 		}
 	}

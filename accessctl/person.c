@@ -55,7 +55,7 @@ static int person_add(struct cli *cli, int argc, char **argv)
 	int c, r;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+n:e:m:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:e:m:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n': name = optarg; break;
 		case 'e': email = optarg; break;
