@@ -28,7 +28,7 @@ static int split(char *line, char **f, int *cols, int n, int *ret_col, const cha
 		p = e + 1;
 	}
 	if (i < n - 1) {
-		*ret_col = (int)strlen(line) + 1;
+		*ret_col = cols[i] + (int)strlen(f[i]);
 		*ret_what = "too few fields";
 		return -EINVAL;
 	}
