@@ -88,6 +88,13 @@ test_revoked_account_is_refused() {
 	assert_contains "$OUT" "error: Your access to this host has been revoked. Contact $CONTACT."
 }
 
+test_held_account_is_refused() {
+	setup
+	sql registry "UPDATE accounts SET status='held', status_reason='review 2026-Q4' WHERE name='alice'"
+	expect_acct sshd alice PAM_PERM_DENIED account_held
+	assert_contains "$OUT" "on hold pending review. Contact $CONTACT."
+}
+
 test_departed_account_is_refused() {
 	setup
 	sql registry "UPDATE accounts SET status='departed' WHERE name='alice'"
@@ -128,7 +135,7 @@ test_unowned_human_account_is_refused() {
 	expect_acct sshd carol PAM_PERM_DENIED unowned_account
 }
 
-test_duplicate_uid_in_nss_refuses_both() {
+test_duplicate_uid_in_nss_is_refused_for_the_first_holder_too() {
 	setup
 	add_user frank 1005
 	add_user frank2 1005
