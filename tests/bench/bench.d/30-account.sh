@@ -21,3 +21,6 @@ acct_base=$(baseline_us 500)
 acct_us=$(LD_PRELOAD=$NSS_WRAPPER_LIB NSS_WRAPPER_PASSWD=$acct_root/etc/passwd NSS_WRAPPER_GROUP=$acct_root/etc/group \
 	pam_txn_us "$acct_root/etc/pam.d" acct bench 500 acct)
 printf '%-48s %12s µs %11s µs %8s\n' "account phase, $acct_n accounts (allow)" "$acct_us" "$acct_base" "$(ratio "$acct_us" "$acct_base")"
+acct_deny_us=$(LD_PRELOAD=$NSS_WRAPPER_LIB NSS_WRAPPER_PASSWD=$acct_root/etc/passwd NSS_WRAPPER_GROUP=$acct_root/etc/group \
+	pam_txn_us "$acct_root/etc/pam.d" acct nosuchuser 500 acct)
+printf '%-48s %12s µs %11s µs %8s\n' "account phase, $acct_n accounts (deny unknown)" "$acct_deny_us" "$acct_base" "$(ratio "$acct_deny_us" "$acct_base")"
