@@ -69,7 +69,19 @@ int cmd_audit(struct cli *cli, int argc, char **argv);
 int cmd_backup(struct cli *cli, int argc, char **argv);
 int cmd_report(struct cli *cli, int argc, char **argv);
 
-extern const struct command cmd_init_def, cmd_doctor_def, cmd_audit_def, cmd_backup_def,
-	cmd_report_def;
+int cmd_inventory(struct cli *cli, int argc, char **argv);
+int cmd_account(struct cli *cli, int argc, char **argv);
+int cmd_person(struct cli *cli, int argc, char **argv);
+int cmd_check(struct cli *cli, int argc, char **argv);
+
+extern const struct command cmd_init_def;
+extern const struct command cmd_doctor_def;
+extern const struct command cmd_audit_def;
+extern const struct command cmd_backup_def;
+extern const struct command cmd_report_def;
+extern const struct command cmd_inventory_def;
+extern const struct command cmd_account_def;
+extern const struct command cmd_person_def;
+extern const struct command cmd_check_def;
 
 #endif

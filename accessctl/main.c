@@ -13,6 +13,10 @@ static const struct command *const commands[] = {
 	&cmd_audit_def,
 	&cmd_backup_def,
 	&cmd_report_def,
+	&cmd_inventory_def,
+	&cmd_account_def,
+	&cmd_person_def,
+	&cmd_check_def,
 };
 
 static void usage(FILE *f)

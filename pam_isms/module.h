@@ -13,6 +13,10 @@
 
 #define ISMS_EXPORT __attribute__((visibility("default")))
 
+/* pam_set_data key: an int, 1 when the account phase found the account privileged
+ * (set only when it allowed the login). The session phase reads it. */
+#define ISMS_DATA_PRIVILEGED "isms_privileged"
+
 struct module {
 	pam_handle_t *pamh;
 	int flags;
