@@ -14,11 +14,11 @@ int isms_ctx_open(struct isms_ctx *ctx, struct isms_conf *conf, unsigned flags, 
 	ctx->conf = conf;
 	ctx->reg = ctx->state = NULL;
 	(void)snprintf(ctx->host, sizeof(ctx->host), "%s", conf->system_name);
-	r = isms_db_open(conf->registry_db, ISMS_REGISTRY, login ? ISMS_DB_READONLY : ISMS_DB_MIGRATE,
+	r = isms_db_open(conf->registry_db, ISMS_REGISTRY, login ? ISMS_DB_READONLY | ISMS_DB_LOGIN : ISMS_DB_MIGRATE,
 			 &ctx->reg, err);
 	if (r < 0)
 		return r;
-	r = isms_db_open(conf->state_db, ISMS_STATE, login ? 0 : ISMS_DB_MIGRATE, &ctx->state, err);
+	r = isms_db_open(conf->state_db, ISMS_STATE, login ? ISMS_DB_LOGIN : ISMS_DB_MIGRATE, &ctx->state, err);
 	if (r < 0) {
 		isms_db_close(ctx->reg);
 		ctx->reg = NULL;

@@ -18,6 +18,7 @@ extern const struct isms_migration isms_registry_migrations[], isms_state_migrat
 extern const size_t isms_registry_migrations_count, isms_state_migrations_count;
 
 #define BUSY_TIMEOUT_MS 5000
+#define LOGIN_CHECKPOINT_FRAMES 64
 
 const char *isms_store_name(enum isms_store kind)
 {
@@ -70,6 +71,21 @@ int isms_db_errno(int rc)
 	default:
 		return -EIO;
 	}
+}
+
+/* After a login's commit: once the WAL holds a few dozen frames, copy them
+ * into the database and truncate the WAL, so the next process has little to
+ * read back. Skipped (without waiting) while another login holds the store:
+ * a later one does it. */
+static int login_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)arg;
+	if (frames >= LOGIN_CHECKPOINT_FRAMES) {
+		(void)sqlite3_busy_timeout(db, 0);
+		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		(void)sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	}
+	return SQLITE_OK;
 }
 
 static int db_fail(sqlite3 *db, struct isms_err *err, int rc, const char *what)
@@ -204,6 +220,17 @@ int isms_db_open(const char *path, enum isms_store kind, unsigned flags,
 	}
 	(void)sqlite3_extended_result_codes(db, 1);
 	(void)sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	if (flags & ISMS_DB_LOGIN) {
+		/* A login opens and closes the stores every time. Closing must not
+		 * checkpoint (two fsyncs) or unlink the WAL, and the WAL must stay short,
+		 * because the first open in each new process reads all of it back. */
+		int persist = 1;
+
+		(void)sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+		(void)sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+		if (!ro)
+			(void)sqlite3_wal_hook(db, login_wal_hook, NULL);
+	}
 	rc = sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	if (rc == SQLITE_OK && !ro)
 		rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL",

@@ -15,6 +15,7 @@ enum {
 	ISMS_DB_READONLY = 1 << 0, /* open read-only; the schema must already be current */
 	ISMS_DB_CREATE   = 1 << 1, /* create if missing and apply pending migrations */
 	ISMS_DB_MIGRATE  = 1 << 2, /* apply pending migrations to an existing store */
+	ISMS_DB_LOGIN    = 1 << 3, /* opened for one login: cheap to close (see db.c) */
 };
 
 /* Open a store: permission checks on the file and its directory, WAL mode,
