@@ -123,7 +123,7 @@ $(B)/isms-rec $(B)/test/isms-rec: $(REC_OBJ) $(LIBA)
 	$(CC) -o $@ $(REC_OBJ) $(filter %clock.o %clock_test.o,$^) $(LIBA) $(LDFLAGS_BASE) \
 		$(call pc_libs,$(REC_PKGS)) -lutil
 
-$(B)/tests/%: tests/unit/%.c $(LIBA) $(TCLOCK_OBJ)
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBA) $(TCLOCK_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(TCLOCK_OBJ) $(LIBA) $(LDFLAGS_BASE) \
 		$(call pc_libs,$(sort $(CLI_PKGS) $(TEST_PKGS))) -lcsv

@@ -114,7 +114,7 @@ char *isms_path_join(const char *root, const char *path)
 	if (!root || !*root)
 		return strdup(path);
 	rl = strlen(root);
-	while (rl > 1 && root[rl - 1] == '/')
+	while (rl > 0 && root[rl - 1] == '/')   /* "/" and "/tmp/r/" add no extra slash */
 		rl--;
 	if (asprintf(&out, "%.*s%s%s", (int)rl, root, path[0] == '/' ? "" : "/", path) < 0)
 		return NULL;
