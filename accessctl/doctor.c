@@ -182,6 +182,7 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 	c = cli->conf;
 	report(&d, "config", true, c->path, NULL);
 	check_guard(&d, "config file", c->path, false);
+	check_parent(&d, "config dir", c->path);
 	check_parent(&d, "registry dir", c->registry_db);
 	check_parent(&d, "state dir", c->state_db);
 	if (isms_vault_load(c->host_key, &v, &err) < 0) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -21,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fd = memfd_create("isms.conf", MFD_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	if (write(fd, data, size) != (ssize_t)size) {
+	/* memfds start 0777; the loader rightly refuses a writable policy file. */
+	if (fchmod(fd, 0600) < 0 || write(fd, data, size) != (ssize_t)size) {
 		close(fd);
 		return 0;
 	}

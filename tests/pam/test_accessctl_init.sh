@@ -141,14 +141,33 @@ assert bad[0]["fix"].startswith("chmod 600 "), bad
 ' || fail "json: $OUT"
 }
 
-test_doctor_reports_writable_store_directory_and_config() {
+test_doctor_reports_writable_store_and_config_directories() {
 	new_root
 	isms_service sshd
-	chmod o+w "$ROOT/var/lib/isms" "$CONF"
+	chmod o+w "$ROOT/var/lib/isms" "$ROOT/etc/isms"
 	assert_exit 1 actl doctor
 	assert_contains "$OUT" "FINDING  state dir"
-	assert_contains "$OUT" "FINDING  config file"
 	assert_contains "$OUT" "fix: chmod go-w $ROOT/var/lib/isms"
+	assert_contains "$OUT" "FINDING  config dir"
+	assert_contains "$OUT" "fix: chmod go-w $ROOT/etc/isms"
+}
+
+test_writable_config_is_refused_with_its_fix() {
+	new_root
+	isms_service sshd
+	chmod g+w "$CONF"
+	assert_exit 2 actl doctor
+	assert_contains "$OUT" "config file $CONF is writable by group or other (mode 0664); fix: chmod go-w $CONF"
+	# and the module fails closed on it rather than run a policy anyone in the group could edit
+	OUT=$(pamrun sshd root acct 2>&1) || true
+	assert_contains "$OUT" "acct: PAM_AUTHINFO_UNAVAIL"
+	assert_file_contains "$SYSLOG" "writable by group or other"
+}
+
+test_config_that_is_not_a_regular_file_is_refused() {
+	new_root
+	assert_exit 2 actl --config "$ROOT/etc/isms" doctor
+	assert_contains "$OUT" "config file $ROOT/etc/isms: not a regular file"
 }
 
 test_doctor_reports_store_not_owned_by_root() {
