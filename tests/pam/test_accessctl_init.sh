@@ -288,8 +288,8 @@ test_example_config_loads_and_passes_doctor() {
 }
 
 # The example PAM services, with the built module and the Debian includes
-# stubbed, load in a real PAM stack: pam_isms accepts their arguments and
-# runs in every phase (it fails closed here because the registry is gone).
+# stubbed, load in a real PAM stack: pam_isms accepts their arguments and runs
+# in the account and auth phases (failing closed: the registry is gone).
 test_example_pam_services_load_the_module() {
 	local svc inc line
 	new_root
@@ -298,7 +298,9 @@ test_example_pam_services_load_the_module() {
 			> "$ROOT/etc/pam.d/$inc"
 	done
 	for svc in sshd sudo su login; do
-		sed "s|pam_isms.so|$MODULE conf=$CONF|" "$TOP/examples/pam.d/$svc" > "$ROOT/etc/pam.d/$svc"
+		# libpam resolves a relative @include in /etc/pam.d even with pam_start_confdir
+		sed "s|pam_isms.so|$MODULE conf=$CONF|; s|^@include |@include $ROOT/etc/pam.d/|" \
+			"$TOP/examples/pam.d/$svc" > "$ROOT/etc/pam.d/$svc"
 	done
 	rm -f "$ROOT"/var/lib/isms/registry.db*
 	add_user alice 1000
@@ -309,6 +311,13 @@ test_example_pam_services_load_the_module() {
 		assert_file_contains "$SYSLOG" "reason=store_unavailable"
 		assert_file_not_contains "$SYSLOG" "unknown or malformed argument"
 		assert_file_not_contains "$SYSLOG" "unable to dlopen"
+	done
+	# The auth lines carry their own arguments (forward_pass in login).
+	for svc in sshd sudo login; do
+		: > "$SYSLOG"
+		OUT=$(pamrun "$svc" alice auth 2>&1) || true
+		assert_contains "$OUT" "auth: PAM_AUTHINFO_UNAVAIL"
+		assert_file_not_contains "$SYSLOG" "unknown or malformed argument"
 	done
 	assert_exit 1 actl doctor
 	line=$(echo "$OUT" | grep '^ok       pam services') || fail "no pam services line: $OUT"
