@@ -87,7 +87,7 @@ DEB_PKGS := gcc make pkg-config libpam0g-dev liboath-dev oathtool libldap-dev \
 	libpam-oath libpam-google-authenticator zbar-tools imagemagick asciinema \
 	python3 python3-openpyxl util-linux binutils curl
 
-.PHONY: all check demo bench install clean deps test-build fuzz
+.PHONY: all check demo bench install clean deps test-build fuzz fuzz-run
 .DEFAULT_GOAL := all
 
 all: $(PROGS)
@@ -141,7 +141,7 @@ $(B)/isms-rec $(B)/test/isms-rec: $(REC_OBJ) $(LIBA)
 	@$(CC) -o $@ $(REC_OBJ) $(filter %clock.o %clock_test.o,$^) $(LIBA) $(LDFLAGS_BASE) \
 		$(call pc_libs,$(REC_PKGS)) -lutil
 
-$(B)/tests/%: tests/unit/%.c $(LIBA) $(TCLOCK_OBJ)
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBA) $(TCLOCK_OBJ)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(CFLAGS) -o $@ $< $(TCLOCK_OBJ) $(LIBA) $(LDFLAGS_BASE) \
@@ -183,8 +183,16 @@ bench: deps
 	$(MAKE) all test-build
 	B=$(B) bash tests/bench/run.sh
 
-fuzz:
-	$(MAKE) -C tests/fuzz B=../../$(B)
+# libFuzzer builds (not part of check): clang and its runtime, installed on demand.
+FUZZ_DEB_PKGS := clang libclang-rt-14-dev
+
+fuzz: $(B)/gen/schema.c
+	@sh tools/deps.sh $(FUZZ_DEB_PKGS)
+	$(MAKE) -C tests/fuzz B=$(CURDIR)/$(B)
+
+fuzz-run: $(B)/gen/schema.c
+	@sh tools/deps.sh $(FUZZ_DEB_PKGS)
+	$(MAKE) -C tests/fuzz B=$(CURDIR)/$(B) run FUZZER=$(or $(FUZZER),conf) TIME=$(or $(TIME),120)
 
 install: $(PROGS)
 	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \

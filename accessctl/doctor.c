@@ -48,12 +48,27 @@ static void report(struct doctor *d, const char *check, bool ok, const char *det
 		printf("%-8s %-18s fix: %s\n", "", "", fix);
 }
 
+/* Library messages end in "; fix: COMMAND" where the fix is known: print that
+ * as the fix line, else the caller's advice. */
+static void report_err(struct doctor *d, const char *check, struct isms_err *err, const char *fix)
+{
+	char *sep = strstr(err->msg, "; fix: ");
+
+	if (sep) {
+		*sep = '\0';
+		fix = sep + strlen("; fix: ");
+	} else if (err->code == -ENOENT) {
+		fix = "run 'accessctl init'";
+	}
+	report(d, check, false, err->msg, fix);
+}
+
 static void check_guard(struct doctor *d, const char *check, const char *path, bool dir)
 {
 	struct isms_err err = { 0 };
 
 	if (isms_check_guard(path, check, dir, &err) < 0)
-		report(d, check, false, err.msg, "see the message: restrict the mode or owner");
+		report_err(d, check, &err, "restore the expected mode and owner");
 	else
 		report(d, check, true, path, NULL);
 }
@@ -67,7 +82,9 @@ static void check_store(struct doctor *d, const char *check, const char *path, e
 
 	*ret = NULL;
 	if (isms_db_open(path, kind, ISMS_DB_READONLY, &db, &err) < 0) {
-		report(d, check, false, err.msg, "run 'accessctl init' (creates or migrates), or restore from backup");
+		report_err(d, check, &err, err.code == -EPROTO && strstr(err.msg, "newer than")
+			   ? "install the pam_isms version that wrote this store"
+			   : "run 'accessctl init' (creates or migrates), or restore from backup");
 		return;
 	}
 	if (isms_db_integrity(db, &err) < 0) {
@@ -165,11 +182,11 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 	c = cli->conf;
 	report(&d, "config", true, c->path, NULL);
 	check_guard(&d, "config file", c->path, false);
+	check_parent(&d, "config dir", c->path);
 	check_parent(&d, "registry dir", c->registry_db);
 	check_parent(&d, "state dir", c->state_db);
 	if (isms_vault_load(c->host_key, &v, &err) < 0) {
-		report(&d, "host key", false, err.msg,
-		       err.code == -ENOENT ? "run 'accessctl init'" : "chown root:root and chmod 600 the key");
+		report_err(&d, "host key", &err, "restore the key from its backup: sealed MFA secrets need it");
 	} else {
 		report(&d, "host key", true, c->host_key, NULL);
 		isms_vault_wipe(&v);
@@ -177,13 +194,19 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 	{
 		struct stat st;
 
-		if (lstat(c->signing_key, &st) < 0)
+		if (lstat(c->signing_key, &st) < 0) {
 			report(&d, "signing key", false, c->signing_key, "run 'accessctl init'");
-		else if ((st.st_mode & 077) || !S_ISREG(st.st_mode))
-			report(&d, "signing key", false, "accessible by group or other",
-			       "chmod 600 the signing key");
-		else
+		} else if ((st.st_mode & 077) || !S_ISREG(st.st_mode)) {
+			char fix[600];
+
+			(void)snprintf(detail, sizeof(detail), "signing key %s: not a regular file or accessible "
+				       "by group or other (mode %04o)", c->signing_key,
+				       (unsigned)(st.st_mode & 07777));
+			(void)snprintf(fix, sizeof(fix), "chmod 600 %s", c->signing_key);
+			report(&d, "signing key", false, detail, fix);
+		} else {
 			report(&d, "signing key", true, c->signing_key, NULL);
+		}
 	}
 	check_store(&d, "registry store", c->registry_db, ISMS_REGISTRY, &reg);
 	check_store(&d, "state store", c->state_db, ISMS_STATE, &state);

@@ -16,7 +16,8 @@ struct isms_event {
 	const char *subject; /* account or person */
 	const char *result;  /* allow, deny, ok, fail */
 	const char *reason;  /* reason code, or NULL */
-	const char *details; /* "key=value key=value", never a secret */
+	const char *details; /* "key=value key=value", never a secret; build it with
+			      * isms_audit_kv so user-chosen text cannot forge a field */
 	int priority;        /* syslog priority; 0 means LOG_INFO (LOG_NOTICE for deny/fail) */
 };
 

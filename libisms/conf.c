@@ -425,6 +425,12 @@ int isms_conf_load(const char *path, const char *root, bool allow_missing,
 		r = isms_err_set(err, -errno, "%s: %s", path, strerror(errno));
 		goto err;
 	}
+	/* The policy guards every login: whoever can write it can switch MFA off. */
+	r = isms_check_guard_fd(fileno(f), path, "config file", err);
+	if (r < 0) {
+		(void)fclose(f);
+		goto err;
+	}
 	line = ini_parse_file(f, conf_ini_handler, &ps);
 	(void)fclose(f);
 	if (line != 0 || ps.msg[0]) {

@@ -138,8 +138,9 @@ struct isms_conf {
 };
 
 /* Read `path` (NULL: root + ISMS_CONF_DEFAULT) over the defaults. A missing file is
- * -ENOENT unless allow_missing, in which case defaults alone are returned.
- * Errors name file, line, key and what is allowed. */
+ * -ENOENT unless allow_missing, in which case defaults alone are returned. The file
+ * must be a regular file, not writable by group or other, and (caller root) owned
+ * by root: else -EPERM. Errors name file, line, key and what is allowed. */
 int isms_conf_load(const char *path, const char *root, bool allow_missing,
 		   struct isms_conf **ret, struct isms_err *err);
 

@@ -246,6 +246,14 @@ int isms_db_open(const char *path, enum isms_store kind, unsigned flags,
 			goto fail;
 	}
 	ver = isms_db_user_version(db);
+	if (ver > isms_db_latest_version(kind)) {
+		/* "run init" would be the wrong advice: init must never downgrade a store. */
+		r = isms_err_set(err, -EPROTO,
+				 "%s store %s has schema version %d, newer than this program (%d); "
+				 "install the matching pam_isms version",
+				 isms_store_name(kind), path, ver, isms_db_latest_version(kind));
+		goto fail;
+	}
 	if (ver != isms_db_latest_version(kind)) {
 		r = isms_err_set(err, ver < 0 ? -EBADMSG : -EPROTO,
 				 "%s store %s: %s (schema version %d, expected %d); run 'accessctl init'",

@@ -114,11 +114,29 @@ char *isms_path_join(const char *root, const char *path)
 	if (!root || !*root)
 		return strdup(path);
 	rl = strlen(root);
-	while (rl > 1 && root[rl - 1] == '/')
+	while (rl > 0 && root[rl - 1] == '/')   /* "/" and "/tmp/r/" add no extra slash */
 		rl--;
 	if (asprintf(&out, "%.*s%s%s", (int)rl, root, path[0] == '/' ? "" : "/", path) < 0)
 		return NULL;
 	return out;
+}
+
+/* The rules themselves, shared by the path and the descriptor forms. */
+static int guard_stat(const struct stat *st, const char *path, const char *what, bool want_dir,
+		      struct isms_err *err)
+{
+	if (want_dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode))
+		return isms_err_set(err, -EPERM, "%s %s: not a %s", what, path,
+				    want_dir ? "directory" : "regular file");
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return isms_err_set(err, -EPERM,
+				    "%s %s is writable by group or other (mode %04o); fix: chmod go-w %s",
+				    what, path, (unsigned)(st->st_mode & 07777), path);
+	if (geteuid() == 0 && st->st_uid != 0)
+		return isms_err_set(err, -EPERM,
+				    "%s %s is not owned by root (uid %u); fix: chown root %s",
+				    what, path, (unsigned)st->st_uid, path);
+	return 0;
 }
 
 int isms_check_guard(const char *path, const char *what, bool want_dir, struct isms_err *err)
@@ -127,18 +145,16 @@ int isms_check_guard(const char *path, const char *what, bool want_dir, struct i
 
 	if (lstat(path, &st) < 0)
 		return isms_err_set(err, -errno, "%s %s: %s", what, path, strerror(errno));
-	if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
-		return isms_err_set(err, -EPERM, "%s %s: not a %s", what, path,
-				    want_dir ? "directory" : "regular file");
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return isms_err_set(err, -EPERM,
-				    "%s %s is writable by group or other (mode %04o); fix: chmod go-w %s",
-				    what, path, (unsigned)(st.st_mode & 07777), path);
-	if (geteuid() == 0 && st.st_uid != 0)
-		return isms_err_set(err, -EPERM,
-				    "%s %s is not owned by root (uid %u); fix: chown root %s",
-				    what, path, (unsigned)st.st_uid, path);
-	return 0;
+	return guard_stat(&st, path, what, want_dir, err);
+}
+
+int isms_check_guard_fd(int fd, const char *path, const char *what, struct isms_err *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return isms_err_set(err, -errno, "%s %s: %s", what, path, strerror(errno));
+	return guard_stat(&st, path, what, false, err);
 }
 
 int isms_mkdir_p(const char *path, mode_t mode)

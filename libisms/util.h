@@ -25,6 +25,10 @@ char *isms_path_join(const char *root, const char *path);
  * caller is root, not owned by root. `what` names it in the message. Follows no symlink. */
 int isms_check_guard(const char *path, const char *what, bool want_dir, struct isms_err *err);
 
+/* The same rules for a regular file already open (no race between check and use);
+ * `path` only names it in the message. */
+int isms_check_guard_fd(int fd, const char *path, const char *what, struct isms_err *err);
+
 /* mkdir -p with a mode for the directories it creates; existing ones are left alone. */
 int isms_mkdir_p(const char *path, mode_t mode);
 

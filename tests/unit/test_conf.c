@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -84,6 +85,54 @@ static void test_values_are_parsed(void **state)
 	isms_conf_free(c);
 	unlink(path);
 	free(path);
+}
+
+static void load_expect_refused(const char *path, const char *want)
+{
+	struct isms_conf *c = NULL;
+	struct isms_err err = { 0 };
+
+	assert_int_equal(isms_conf_load(path, "", false, &c, &err), -EPERM);
+	assert_null(c);
+	if (strstr(err.msg, want) == NULL)
+		fail_msg("error '%s' does not contain '%s'", err.msg, want);
+}
+
+static void test_writable_config_is_refused(void **state)
+{
+	char *path = write_conf("[general]\nstale_days = 3\n");
+
+	(void)state;
+	assert_int_equal(chmod(path, 0664), 0);
+	load_expect_refused(path, "is writable by group or other (mode 0664); fix: chmod go-w");
+	assert_int_equal(chmod(path, 0646), 0);
+	load_expect_refused(path, "(mode 0646)");
+	unlink(path);
+	free(path);
+}
+
+static void test_config_not_owned_by_root_is_refused_when_root(void **state)
+{
+	struct isms_conf *c = NULL;
+	struct isms_err err = { 0 };
+	char *path = write_conf("[general]\nstale_days = 3\n");
+
+	(void)state;
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		load_expect_refused(path, "not owned by root (uid 65534); fix: chown root");
+	} else {
+		assert_int_equal(isms_conf_load(path, "", false, &c, &err), 0);
+		isms_conf_free(c);
+	}
+	unlink(path);
+	free(path);
+}
+
+static void test_directory_as_config_is_refused(void **state)
+{
+	(void)state;
+	load_expect_refused("/", "config file /: not a regular file");
 }
 
 static void test_unknown_key_names_file_line_and_key(void **state)
@@ -170,6 +219,9 @@ int main(void)
 		cmocka_unit_test(test_defaults_apply_without_a_file),
 		cmocka_unit_test(test_missing_file_is_an_error_unless_allowed),
 		cmocka_unit_test(test_values_are_parsed),
+		cmocka_unit_test(test_writable_config_is_refused),
+		cmocka_unit_test(test_config_not_owned_by_root_is_refused_when_root),
+		cmocka_unit_test(test_directory_as_config_is_refused),
 		cmocka_unit_test(test_unknown_key_names_file_line_and_key),
 		cmocka_unit_test(test_unknown_section_is_refused),
 		cmocka_unit_test(test_bad_integer_says_what_is_allowed),
