@@ -423,7 +423,8 @@ char *isms_mfa_otpauth_uri(const char *issuer, const char *account, const unsign
 	}
 	pos = (size_t)snprintf(uri, len, "otpauth://totp/");
 	uri_put(uri, len, &pos, issuer);
-	uri_put(uri, len, &pos, ":");
+	uri[pos++] = ':';
+	uri[pos] = '\0';
 	uri_put(uri, len, &pos, account);
 	for (n = 0; n < sizeof(alg) - 1 && isms_totp_alg_name(p->alg)[n]; n++)
 		alg[n] = (char)toupper((unsigned char)isms_totp_alg_name(p->alg)[n]);
