@@ -18,6 +18,7 @@ extern const struct isms_migration isms_registry_migrations[], isms_state_migrat
 extern const size_t isms_registry_migrations_count, isms_state_migrations_count;
 
 #define BUSY_TIMEOUT_MS 5000
+#define STATE_CHECKPOINT_PAGES 128
 
 const char *isms_store_name(enum isms_store kind)
 {
@@ -204,6 +205,15 @@ int isms_db_open(const char *path, enum isms_store kind, unsigned flags,
 	}
 	(void)sqlite3_extended_result_codes(db, 1);
 	(void)sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	/* Each login opens and closes the state store: a checkpoint on every close
+	 * would cost two fsyncs per login, and a long WAL must be re-read by the next
+	 * opener. So no checkpoint on close, and a short auto-checkpoint interval.
+	 * The registry (bulk writes by accessctl, read at every login) keeps the
+	 * checkpoint on close, so logins never re-read a large WAL. */
+	if (!ro && kind == ISMS_STATE) {
+		(void)sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+		(void)sqlite3_wal_autocheckpoint(db, STATE_CHECKPOINT_PAGES);
+	}
 	rc = sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	if (rc == SQLITE_OK && !ro)
 		rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL",

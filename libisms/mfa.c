@@ -54,6 +54,14 @@ int isms_mfa_required(struct isms_ctx *ctx, const char *user, const struct isms_
 		*ret = false;
 		return 0;
 	}
+	/* In mode required everyone but service accounts passes MFA: no need to ask
+	 * NSS and the registry about privilege (and no cost at every login). */
+	if (ctx->conf->mfa_mode == ISMS_MFA_REQUIRED) {
+		if (why)
+			(void)snprintf(why, whylen, "mode required");
+		*ret = true;
+		return 0;
+	}
 	/* Privilege is judged on the registry's ids, so NSS trouble cannot hide it. */
 	r = isms_account_privileged(ctx, user, (uid_t)acct->uid, (gid_t)acct->gid,
 				    acct->uid >= 0 && acct->gid >= 0, &priv, via, sizeof(via), err);
@@ -62,12 +70,6 @@ int isms_mfa_required(struct isms_ctx *ctx, const char *user, const struct isms_
 	if (priv) {
 		if (why)
 			(void)snprintf(why, whylen, "privileged (%s)", via);
-		*ret = true;
-		return 0;
-	}
-	if (ctx->conf->mfa_mode == ISMS_MFA_REQUIRED) {
-		if (why)
-			(void)snprintf(why, whylen, "mode required");
 		*ret = true;
 		return 0;
 	}
