@@ -110,7 +110,7 @@ test_lockout_after_max_failures_and_release_after_lockout() {
 		assert_exit 7 pamrun sshd alice -a 000000 auth
 	done
 	assert_eq "$(sql state "SELECT count(*) FROM audit_events WHERE event = 'mfa_lock'")" 1
-	assert_file_contains "$SYSLOG" "event=mfa_lock user=alice result=deny reason=too_many_failures"
+	assert_file_contains "$SYSLOG" "4|isms: event=mfa_lock user=alice result=deny reason=too_many_failures"   # LOG_WARNING
 	# locked: even the right code is refused, and says until when
 	assert_exit 7 pamrun sshd alice -a "$good" auth
 	assert_contains "$OUT" "locked until"
@@ -120,7 +120,7 @@ test_lockout_after_max_failures_and_release_after_lockout() {
 	# after the lockout the next code works, and the release is an audit event
 	ISMS_TEST_NOW=$((T0 + 600)) assert_exit 0 pamrun sshd alice -a "$(code_at $((T0 + 600)))" auth
 	assert_eq "$(sql state "SELECT count(*) FROM audit_events WHERE event = 'mfa_unlock' AND reason = 'lockout_expired'")" 1
-	assert_file_contains "$SYSLOG" "event=mfa_unlock user=alice result=ok reason=lockout_expired"
+	assert_file_contains "$SYSLOG" "4|isms: event=mfa_unlock user=alice result=ok reason=lockout_expired"
 }
 
 test_failures_outside_the_window_do_not_lock() {
