@@ -110,6 +110,21 @@ static int not_enrolled(struct auth *a, const char *why)
 	return PAM_AUTH_ERR;
 }
 
+/* The stores or the key are unusable: deny, except for the configured
+ * break-glass accounts, whose every use is an alert. The second factor is
+ * waived for them; the password module of the stack still applies. */
+static int break_glass(struct module *m, const char *reason)
+{
+	if (m->conf && isms_list_contains(m->conf->breakglass_accounts, m->user)) {
+		module_audit(m, "breakglass_used", "allow", reason, "factor=mfa", LOG_ALERT);
+		pam_syslog(m->pamh, LOG_ALERT, "break-glass account %s let in without MFA: %s", m->user,
+			   reason);
+		return forward_password_only(m);
+	}
+	module_audit(m, "mfa", "deny", reason, NULL, 0);
+	return PAM_AUTHINFO_UNAVAIL;
+}
+
 /* One attempt with one candidate code: the check-and-set, then its audit events. */
 static int attempt(struct auth *a, const char *code, struct isms_mfa_outcome *out)
 {
@@ -262,8 +277,7 @@ static int authenticate(struct auth *a)
 	return verify(a);
 store_error:
 	pam_syslog(m->pamh, LOG_ERR, "MFA unavailable: %s", m->err.msg);
-	module_audit(m, "mfa", "deny", "store_error", NULL, 0);
-	return PAM_AUTHINFO_UNAVAIL;
+	return break_glass(m, "store_error");
 }
 
 int isms_pam_authenticate(struct module *m)
@@ -273,8 +287,7 @@ int isms_pam_authenticate(struct module *m)
 
 	if (module_open(m) < 0) {
 		pam_syslog(m->pamh, LOG_ERR, "store unavailable: %s", m->err.msg);
-		module_audit(m, "mfa", "deny", "store_unavailable", NULL, 0);
-		return PAM_AUTHINFO_UNAVAIL;
+		return break_glass(m, "store_unavailable");
 	}
 	rv = authenticate(&a);
 	isms_mfa_token_clear(&a.tok);

@@ -245,6 +245,25 @@ test_groups_mode_prompts_members_and_privileged_accounts_only() {
 	assert_eq "$(echo "$OUT" | jq -r .required_why)" "privileged (group sudo)"
 }
 
+test_missing_host_key_denies_with_reason() {
+	setup
+	rm -f "$ROOT/etc/isms/host.key"
+	assert_exit 9 pamrun sshd alice -a "$(code_at $T0)" auth
+	assert_file_contains "$SYSLOG" "MFA unavailable"
+	assert_file_contains "$SYSLOG" "reason=store_error"
+}
+
+test_break_glass_account_gets_in_when_the_store_is_unusable_with_an_alert() {
+	setup
+	registry_account bg 1999 breakglass
+	conf_set general breakglass_accounts bg
+	rm -f "$ROOT"/var/lib/isms/registry.db*
+	assert_exit 9 pamrun sshd alice -a "$(code_at $T0)" auth
+	assert_exit 0 pamrun sshd bg auth
+	assert_not_contains "$OUT" "prompt"
+	assert_file_contains "$SYSLOG" "1|isms: event=breakglass_used user=bg result=allow reason=store_unavailable"   # LOG_ALERT
+}
+
 test_state_write_failure_denies() {
 	setup
 	# a store that refuses writes (full disk, read-only mount) must not let a code through
