@@ -413,6 +413,21 @@ test_use_first_pass_takes_the_code_from_the_password_and_never_prompts() {
 	assert_eq "$(echo "$OUT" | grep -c prompt)" 1
 }
 
+test_status_reports_enrollment_use_failures_lock_and_recovery_left() {
+	setup
+	conf_set mfa max_failures 2
+	assert_exit 0 pamrun sshd alice -a "$(echo "$RECOVERY" | head -1)" auth
+	assert_exit 7 pamrun sshd alice -a 000000 auth
+	assert_exit 0 actl --json mfa status alice
+	assert_eq "$(echo "$OUT" | jq -r '[.status, .enrolled_since, .last_used, .failures, .locked_until, .recovery_codes_left] | join(" ")')" \
+		"active $((T0 - 30)) $T0 1  9"
+	assert_exit 7 pamrun sshd alice -a 000000 auth
+	assert_exit 0 actl --json mfa status
+	assert_eq "$(echo "$OUT" | jq -r '.[] | select(.user == "alice") | .locked_until')" $((T0 + 900))
+	assert_exit 0 actl mfa status
+	assert_contains "$OUT" "alice            active"
+}
+
 test_reset_removes_the_token_and_its_state() {
 	setup
 	assert_exit 0 actl mfa reset alice
