@@ -428,6 +428,39 @@ test_status_reports_enrollment_use_failures_lock_and_recovery_left() {
 	assert_contains "$OUT" "alice            active"
 }
 
+# enroll on a terminal: accessctl prompts for the first code and activates the token.
+test_enroll_on_a_terminal_prompts_for_the_first_code() {
+	new_root
+	isms_service sshd
+	registry_account alice 1001
+	LD_PRELOAD="$NSS_WRAPPER_LIB" NSS_WRAPPER_PASSWD=$ROOT/etc/passwd NSS_WRAPPER_GROUP=$ROOT/etc/group \
+	python3 - "$ACCESSCTL_BIN" "$ROOT" > "$T_TMP/tty.out" <<-'PY'
+	import os, pty, re, subprocess, sys
+	pid, fd = pty.fork()
+	if pid == 0:
+	    os.execv(sys.argv[1], [sys.argv[1], "--root", sys.argv[2], "mfa", "enroll", "alice"])
+	out = b""
+	while b"Enter a code" not in out:
+	    out += os.read(fd, 65536)
+	secret = re.search(rb"secret=([A-Z2-7]+)", out).group(1).decode()
+	now = os.environ["ISMS_TEST_NOW"]
+	code = subprocess.check_output(["oathtool", "--totp", "-b", secret, "-N", "@" + now]).strip()
+	os.write(fd, code + b"\n")
+	while True:
+	    try:
+	        chunk = os.read(fd, 65536)
+	    except OSError:
+	        break
+	    if not chunk:
+	        break
+	    out += chunk
+	os.waitpid(pid, 0)
+	sys.stdout.write(out.decode("utf-8", "replace"))
+	PY
+	assert_file_contains "$T_TMP/tty.out" "confirmed and active"
+	assert_eq "$(sql registry "SELECT status FROM mfa_tokens")" active
+}
+
 test_reset_removes_the_token_and_its_state() {
 	setup
 	assert_exit 0 actl mfa reset alice
