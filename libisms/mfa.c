@@ -315,7 +315,6 @@ int isms_mfa_check(sqlite3 *state, const struct isms_conf *conf, const struct is
 		bool ok;
 
 		r = recovery_try(state, v, t, norm, now, &ok, err);
-		sodium_memzero(norm, sizeof(norm));
 		if (r < 0)
 			goto fail;
 		if (ok) {
@@ -325,6 +324,7 @@ int isms_mfa_check(sqlite3 *state, const struct isms_conf *conf, const struct is
 				goto fail;
 		}
 	}
+	sodium_memzero(norm, sizeof(norm));
 	if (out.verdict == ISMS_MFA_ACCEPTED || out.verdict == ISMS_MFA_RECOVERY_ACCEPTED) {
 		if (out.verdict == ISMS_MFA_ACCEPTED)
 			row.watermark = out.step;
@@ -342,6 +342,7 @@ int isms_mfa_check(sqlite3 *state, const struct isms_conf *conf, const struct is
 	*ret = out;
 	return 0;
 fail:
+	sodium_memzero(norm, sizeof(norm));
 	isms_db_rollback(state);
 	return r;
 }
