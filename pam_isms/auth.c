@@ -225,6 +225,13 @@ static int verify(struct auth *a)
 			return rv;
 		}
 	} else {
+		/* apps show "123 456": accept the code typed with its space */
+		char *w = input;
+
+		for (char *r = input; *r; r++)
+			if (*r != ' ')
+				*w++ = *r;
+		sodium_memzero(w, strlen(w));
 		code = input;
 		input = NULL;
 	}

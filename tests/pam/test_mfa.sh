@@ -53,6 +53,13 @@ test_enrolled_user_logs_in_with_a_code_from_oathtool() {
 	assert_eq "$(sql state "SELECT result || ' ' || reason FROM audit_events WHERE event = 'mfa' ORDER BY seq DESC LIMIT 1")" "allow totp"
 }
 
+test_code_typed_with_the_space_the_app_shows_is_accepted() {
+	setup
+	local c
+	c=$(code_at $T0)
+	assert_exit 0 pamrun sshd alice -a "${c:0:3} ${c:3}" auth
+}
+
 test_sha512_eight_digit_token_logs_in() {
 	new_root
 	isms_service sshd

@@ -9,6 +9,9 @@
 # its first use: the full path (registry lookup, secret opened, check-and-set
 # written, audit event appended) every time. Real clock, production build; the
 # window (pam_isms 1 step, pam_oath window=2) covers a step boundary in the run.
+# Both log in the first users of the file (u0, u1, ...): pam_oath's best case
+# for finding the line; its rewrite of the whole file on success is paid anyway.
+# Fewer pam_oath iterations (MFA_BENCH_OATH_N) because each takes tens of ms.
 mfa_users=${MFA_BENCH_USERS:-100000}
 mfa_n=${MFA_BENCH_N:-2000}
 oath_n=${MFA_BENCH_OATH_N:-50}
