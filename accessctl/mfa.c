@@ -247,6 +247,9 @@ static int enroll(struct cli *cli, int argc, char **argv)
 	rv = find_account(cli, user, &acct);
 	if (rv != EXIT_OK)
 		return rv;
+	if (strcmp(acct.status, "revoked") == 0 || strcmp(acct.status, "departed") == 0)
+		return cli_fail(cli, EXIT_FINDINGS, "mfa enroll: '%s' is %s; a token would outlive its access",
+				user, acct.status);
 	r = isms_mfa_token_load(cli->ctx.reg, NULL, user, &old, &err);
 	if (r == 0 && old.active) {
 		isms_mfa_token_clear(&old);

@@ -70,6 +70,9 @@ static int check_accounts(struct cli *cli, const char *path, struct isms_import 
 					" nothing imported", path, im->v[i].line, user);
 		if (r < 0)
 			return cli_fail(cli, EXIT_USAGE, "mfa import: %s", err.msg);
+		if (strcmp(accts[i].status, "revoked") == 0 || strcmp(accts[i].status, "departed") == 0)
+			return cli_fail(cli, EXIT_FINDINGS, "%s:%u: '%s' is %s; nothing imported", path,
+					im->v[i].line, user, accts[i].status);
 		if (strcmp(accts[i].kind, "service") == 0)
 			return cli_fail(cli, EXIT_FINDINGS, "%s:%u: '%s' is a service account; nothing imported",
 					path, im->v[i].line, user);

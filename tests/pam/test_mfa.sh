@@ -484,6 +484,13 @@ test_enroll_refuses_a_second_active_token_and_unknown_accounts() {
 	assert_exit 1 actl mfa enroll nobody
 	assert_contains "$OUT" "not in the registry"
 	assert_exit 2 actl mfa enroll alice --digits 7
+	registry_account olga 1010
+	sql registry "UPDATE accounts SET status = 'revoked' WHERE name = 'olga'"
+	assert_exit 1 actl mfa enroll olga
+	assert_contains "$OUT" "'olga' is revoked"
+	registry_account svc 2002 service
+	assert_exit 1 actl mfa enroll svc
+	assert_contains "$OUT" "service accounts are never prompted"
 }
 
 run_tests
