@@ -74,6 +74,8 @@ int cmd_account(struct cli *cli, int argc, char **argv);
 int cmd_person(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
 
+int cmd_mfa(struct cli *cli, int argc, char **argv);
+
 extern const struct command cmd_init_def;
 extern const struct command cmd_doctor_def;
 extern const struct command cmd_audit_def;
@@ -83,5 +85,6 @@ extern const struct command cmd_inventory_def;
 extern const struct command cmd_account_def;
 extern const struct command cmd_person_def;
 extern const struct command cmd_check_def;
+extern const struct command cmd_mfa_def;
 
 #endif

@@ -17,6 +17,7 @@ static const struct command *const commands[] = {
 	&cmd_account_def,
 	&cmd_person_def,
 	&cmd_check_def,
+	&cmd_mfa_def,
 };
 
 static void usage(FILE *f)

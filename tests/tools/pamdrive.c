@@ -87,6 +87,7 @@ static void usage(void)
 	fprintf(stderr, "usage: pamdrive -d CONFDIR [-s SERVICE] -u USER [-r RHOST] [-t TTY]\n"
 			"                [-a ANSWER]... [-A AUTHTOK] [-e NAME] [-n REPEAT] [-q] PHASE...\n"
 			"PHASE: auth acct open close setcred. -e prints a PAM environment variable after.\n"
+			"With -n, a \"%%d\" in USER is replaced by the iteration (0, 1, ...): one user per transaction.\n"
 			"Exit: 0 when every phase succeeded, else the PAM code of the first that failed.\n");
 	exit(2);
 }
@@ -121,7 +122,14 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long it = 0; it < repeat; it++) {
 		pam_handle_t *pamh = NULL;
-		int rv = pam_start_confdir(service, user, &pc, confdir, &pamh);
+		const char *pct = strstr(user, "%d");
+		char ubuf[256];
+		int rv;
+
+		/* distinct users per iteration: benchmarks of modules that refuse a replayed code */
+		if (pct)
+			snprintf(ubuf, sizeof(ubuf), "%.*s%ld%s", (int)(pct - user), user, it, pct + 2);
+		rv = pam_start_confdir(service, pct ? ubuf : user, &pc, confdir, &pamh);
 
 		a.next = 0;
 		if (rv != PAM_SUCCESS) {
