@@ -5,6 +5,7 @@
 
 #include "ctx.h"
 #include "db.h"
+#include "err.h"
 
 int isms_ctx_open(struct isms_ctx *ctx, struct isms_conf *conf, unsigned flags, struct isms_err *err)
 {
@@ -24,6 +25,12 @@ int isms_ctx_open(struct isms_ctx *ctx, struct isms_conf *conf, unsigned flags, 
 		ctx->reg = NULL;
 		return r;
 	}
+	/* A login reads the registry as one snapshot: a sync committing meanwhile
+	 * is seen whole or not at all, and the read locks are taken once. */
+	if (login && sqlite3_exec(ctx->reg, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		isms_ctx_close(ctx);
+		return isms_err_set(err, -EIO, "registry: cannot start a read transaction");
+	}
 	return 0;
 }
 
@@ -31,6 +38,7 @@ void isms_ctx_close(struct isms_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	isms_db_rollback(ctx->reg);
 	isms_db_close(ctx->reg);
 	isms_db_close(ctx->state);
 	ctx->reg = ctx->state = NULL;

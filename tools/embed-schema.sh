@@ -13,7 +13,11 @@ for store in registry state; do
 		base=$(basename "$f")
 		ver=$(echo "$base" | sed 's/^0*\([0-9][0-9]*\)_.*/\1/')
 		printf '\t{ %s, "%s",\n' "$ver" "$base"
-		sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t  "/' -e 's/$/\\n"/' "$f"
+		# Comments document the schema in the .sql files; they are left out of the
+		# embedded copy because sqlite keeps CREATE statements verbatim and
+		# re-parses them on every open, which every login pays for.
+		sed -e 's/[[:space:]]*--.*$//' -e '/^[[:space:]]*$/d' -e 's/[[:space:]][[:space:]]*/ /g' "$f" |
+			sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t  "/' -e 's/$/\\n"/'
 		printf '\t},\n'
 	done
 	echo '};'
