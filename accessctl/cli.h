@@ -66,4 +66,17 @@ int cmd_audit(struct cli *cli, int argc, char **argv);
 
 extern const struct command cmd_init_def, cmd_doctor_def, cmd_audit_def;
 
+/* Revocation (revoke.c, offboard.c, stale.c, report.c, report_revocations.c, scim.c). */
+int cmd_revoke(struct cli *cli, int argc, char **argv);
+int cmd_restore(struct cli *cli, int argc, char **argv);
+int cmd_offboard(struct cli *cli, int argc, char **argv);
+int cmd_stale(struct cli *cli, int argc, char **argv);
+int cmd_lastlog(struct cli *cli, int argc, char **argv);
+int cmd_report(struct cli *cli, int argc, char **argv);
+int cmd_report_revocations(struct cli *cli, int argc, char **argv);
+int cmd_scim(struct cli *cli, int argc, char **argv);
+
+extern const struct command cmd_revoke_def, cmd_restore_def, cmd_offboard_def, cmd_stale_def,
+	cmd_lastlog_def, cmd_report_def, cmd_scim_def;
+
 #endif

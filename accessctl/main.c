@@ -11,6 +11,13 @@ static const struct command *const commands[] = {
 	&cmd_init_def,
 	&cmd_doctor_def,
 	&cmd_audit_def,
+	&cmd_revoke_def,
+	&cmd_restore_def,
+	&cmd_offboard_def,
+	&cmd_stale_def,
+	&cmd_lastlog_def,
+	&cmd_report_def,
+	&cmd_scim_def,
 };
 
 static void usage(FILE *f)
