@@ -94,7 +94,7 @@ int cmd_report_revocations(struct cli *cli, int argc, char **argv)
 	int c, r, n = 0, late = 0, open = 0;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 's')
 			since_s = optarg;
 		else if (c == 'f' && strcmp(optarg, "text") == 0)

@@ -71,7 +71,7 @@ static int parse(struct cli *cli, const struct command *def, int argc, char **ar
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'r')
 			*reason = optarg;
 		else if (c == 't' && ticket)

@@ -307,7 +307,7 @@ int cmd_scim(struct cli *cli, int argc, char **argv)
 	char x;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'l')
 			listen = optarg;
 		else if (c == 'm' && isms_parse_int(optarg, 1, 1000000, &s.max_requests) == 0)

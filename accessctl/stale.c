@@ -61,7 +61,7 @@ int cmd_stale(struct cli *cli, int argc, char **argv)
 	int c, r, found = 0, incomplete = 0;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'd' && isms_parse_int(optarg, 1, 36500, &days) == 0)
 			continue;
 		if (c == 'a')
