@@ -89,8 +89,8 @@ static int offboard_one(struct cli *cli, struct tally *t, const struct isms_offb
 	}
 	if (r == -EAGAIN) {
 		t->incomplete++;
-		(void)snprintf(msg, sizeof(msg), "%s: offboarding incomplete: %s (run again to finish)",
-			       req->employee_no, res.remaining);
+		(void)snprintf(msg, sizeof(msg), "%s%soffboarding incomplete: %s (run again to finish)",
+			       file ? req->employee_no : "", file ? ": " : "", res.remaining);
 		note(cli, t, file ? file : req->employee_no, line, 0, "incomplete", req->employee_no, msg);
 		return 0;
 	}
@@ -100,7 +100,8 @@ static int offboard_one(struct cli *cli, struct tally *t, const struct isms_offb
 		return r;
 	}
 	t->offboarded++;
-	(void)snprintf(msg, sizeof(msg), "%s: offboarded (terminated %s, %d step(s) done)", req->employee_no,
+	(void)snprintf(msg, sizeof(msg), "%s%soffboarded (terminated %s, %d step(s) done)",
+		       file ? req->employee_no : "", file ? ": " : "",
 		       isms_time_iso(req->terminated_at, when, sizeof(when)), res.done);
 	note(cli, t, file ? file : req->employee_no, line, 0, "offboarded", req->employee_no, msg);
 	return 0;

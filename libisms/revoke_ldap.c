@@ -301,6 +301,20 @@ int revoke_ldap_groups_record(struct revoke_ldap *l, const char *dn, const char 
 	return 0;
 }
 
+/* groupOfNames and groupOfUniqueNames must keep one member: the last one is
+ * replaced by the empty DN in the same operation (restore takes it out again). */
+static int remove_last_member(struct revoke_ldap *l, const char *gdn, const char *attr, const char *value,
+			      struct isms_err *err)
+{
+	char *addv[2] = { "", NULL }, *delv[2] = { (char *)value, NULL };
+	LDAPMod add = { .mod_op = LDAP_MOD_ADD, .mod_type = (char *)attr, .mod_values = addv };
+	LDAPMod del = { .mod_op = LDAP_MOD_DELETE, .mod_type = (char *)attr, .mod_values = delv };
+	LDAPMod *mods[3] = { &add, &del, NULL };
+	int lrc = ldap_modify_ext_s(l->ld, gdn, mods, NULL, NULL);
+
+	return lrc == LDAP_SUCCESS ? 0 : ldap_fail(err, lrc, "modify", gdn);
+}
+
 int revoke_ldap_groups_remove(struct revoke_ldap *l, const char *dn, const char *name, const json_t *rec,
 			      struct isms_err *err)
 {
@@ -309,7 +323,11 @@ int revoke_ldap_groups_remove(struct revoke_ldap *l, const char *dn, const char 
 	int r = 0;
 
 	json_array_foreach(rec, i, v) {
-		r = modify1(l, jstr(v, "dn"), LDAP_MOD_DELETE, jstr(v, "attr"), jstr(v, "value"), err);
+		const char *gdn = jstr(v, "dn"), *attr = jstr(v, "attr"), *value = jstr(v, "value");
+
+		r = modify1(l, gdn, LDAP_MOD_DELETE, attr, value, err);
+		if (r < 0 && strcmp(attr, "memberUid") != 0 && strstr(err->msg, ldap_err2string(LDAP_OBJECT_CLASS_VIOLATION)))
+			r = remove_last_member(l, gdn, attr, value, err);
 		if (r < 0)
 			return r;
 	}
@@ -331,7 +349,12 @@ int revoke_ldap_groups_restore(struct revoke_ldap *l, const json_t *rec, struct 
 	int r;
 
 	json_array_foreach(rec, i, v) {
-		r = modify1(l, jstr(v, "dn"), LDAP_MOD_ADD, jstr(v, "attr"), jstr(v, "value"), err);
+		const char *gdn = jstr(v, "dn"), *attr = jstr(v, "attr");
+
+		r = modify1(l, gdn, LDAP_MOD_ADD, attr, jstr(v, "value"), err);
+		/* The placeholder of an emptied group goes once it has a member again. */
+		if (r == 0 && strcmp(attr, "memberUid") != 0)
+			r = modify1(l, gdn, LDAP_MOD_DELETE, attr, "", err);
 		if (r < 0)
 			return r;
 	}
