@@ -1,14 +1,10 @@
 /* Local steps of a revocation: lock and expire in shadow, leave privileged groups
- * in the group file (both rewritten atomically, mode and owner kept), end processes. */
-#include <dirent.h>
+ * in the group file, both rewritten atomically under the passwd lock, mode and owner kept. */
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -134,6 +130,37 @@ fail:
 	return r;
 }
 
+/* The lock lckpwdf(3) and shadow-utils take: a write lock on .pwd.lock beside the
+ * file (for /etc/shadow, /etc/.pwd.lock), so useradd or passwd never interleave
+ * with our rewrite. Returns the fd holding it, or negative. */
+static int pwd_lock(const char *path, struct isms_err *err)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char *lock = NULL, *slash;
+	int fd;
+
+	slash = strrchr(path, '/');
+	if (asprintf(&lock, "%.*s/.pwd.lock", slash ? (int)(slash - path) : 1, slash ? path : ".") < 0)
+		return isms_err_set(err, -ENOMEM, "out of memory");
+	fd = open(lock, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		int r = isms_err_set(err, -errno, "%s: %s", lock, strerror(errno));
+
+		free(lock);
+		return r;
+	}
+	free(lock);
+	while (fcntl(fd, F_SETLKW, &fl) < 0) {
+		if (errno != EINTR) {
+			int r = isms_err_set(err, -errno, "%s: lock: %s", path, strerror(errno));
+
+			close(fd);
+			return r;
+		}
+	}
+	return fd;
+}
+
 /* Index of the line whose first field is name, or -1. */
 static ssize_t lines_find(const struct lines *l, const char *name)
 {
@@ -210,8 +237,8 @@ int revoke_shadow_record(const struct isms_conf *conf, const char *name, json_t 
 }
 
 /* lock: '!' before the hash (once) and expire day 1; unlock: back as recorded. */
-static int shadow_edit(const struct isms_conf *conf, const char *name, bool lock, const json_t *rec,
-		       struct isms_err *err)
+static int shadow_edit_locked(const struct isms_conf *conf, const char *name, bool lock, const json_t *rec,
+			      struct isms_err *err)
 {
 	struct lines l;
 	char *buf, *f[SH_N], *line = NULL;
@@ -257,6 +284,18 @@ static int shadow_edit(const struct isms_conf *conf, const char *name, bool lock
 	r = lines_write(conf->shadow_file, &l, err);
 out:
 	lines_free(&l);
+	return r;
+}
+
+static int shadow_edit(const struct isms_conf *conf, const char *name, bool lock, const json_t *rec,
+		       struct isms_err *err)
+{
+	int fd = pwd_lock(conf->shadow_file, err), r;
+
+	if (fd < 0)
+		return fd;
+	r = shadow_edit_locked(conf, name, lock, rec, err);
+	close(fd);
 	return r;
 }
 
@@ -380,8 +419,8 @@ static bool json_strings_contain(const json_t *a, const char *s)
 }
 
 /* Remove (add=false) or add back (add=true) name in the member list of each group in groups. */
-static int groups_edit(const struct isms_conf *conf, const char *name, const json_t *groups, bool add,
-		       struct isms_err *err)
+static int groups_edit_locked(const struct isms_conf *conf, const char *name, const json_t *groups, bool add,
+			      struct isms_err *err)
 {
 	struct lines l;
 	bool changed = false;
@@ -442,6 +481,21 @@ static int groups_edit(const struct isms_conf *conf, const char *name, const jso
 	return r;
 }
 
+static int groups_edit(const struct isms_conf *conf, const char *name, const json_t *groups, bool add,
+		       struct isms_err *err)
+{
+	int fd, r;
+
+	if (json_array_size(groups) == 0)
+		return 0;
+	fd = pwd_lock(conf->group_file, err);
+	if (fd < 0)
+		return fd;
+	r = groups_edit_locked(conf, name, groups, add, err);
+	close(fd);
+	return r;
+}
+
 int revoke_groups_remove(const struct isms_conf *conf, const char *name, const json_t *groups,
 			 struct isms_err *err)
 {
@@ -452,115 +506,4 @@ int revoke_groups_restore(const struct isms_conf *conf, const char *name, const 
 			  struct isms_err *err)
 {
 	return groups_edit(conf, name, groups, true, err);
-}
-
-/* ---- sessions ---- */
-
-/* A zombie has ended already; only its parent's wait() removes it. */
-static bool proc_is_zombie(const char *procdir)
-{
-	char path[320], buf[512], *rp;
-	ssize_t n;
-	int fd;
-
-	(void)snprintf(path, sizeof(path), "%s/stat", procdir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return true;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	buf[n] = '\0';
-	rp = strrchr(buf, ')');
-	return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X';
-}
-
-/* Signal (sig > 0) or count (sig 0) the processes whose real uid is uid. */
-static int procs_of_uid(uid_t uid, int sig)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		char path[300];
-		struct stat st;
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-
-		if (*end || pid <= 0 || pid == getpid())
-			continue;
-		(void)snprintf(path, sizeof(path), "/proc/%ld", pid);
-		/* /proc/PID is owned by the process's effective uid; good enough to find them. */
-		if (stat(path, &st) < 0 || st.st_uid != uid || proc_is_zombie(path))
-			continue;
-		n++;
-		if (sig > 0)
-			(void)kill((pid_t)pid, sig);
-	}
-	closedir(d);
-	return n;
-}
-
-static bool logind_running(void)
-{
-	struct stat st;
-
-	return stat("/run/systemd/system", &st) == 0 && stat("/run/systemd/seats", &st) == 0;
-}
-
-/* No sd-bus library on the build host: ask logind through loginctl. */
-static int logind_terminate_user(uid_t uid)
-{
-	char arg[32];
-	int status;
-	pid_t pid;
-
-	(void)snprintf(arg, sizeof(arg), "%u", (unsigned)uid);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-
-		if (nul >= 0) {
-			dup2(nul, 0);
-			dup2(nul, 1);
-			dup2(nul, 2);
-		}
-		execl("/usr/bin/loginctl", "loginctl", "terminate-user", arg, (char *)NULL);
-		execl("/bin/loginctl", "loginctl", "terminate-user", arg, (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
-}
-
-int revoke_sessions_end(uid_t uid, struct isms_err *err)
-{
-	const struct timespec tick = { 0, 100 * 1000 * 1000 };
-	int n, left;
-
-	if (uid == 0 || uid == getuid() || uid == geteuid())
-		return isms_err_set(err, -EPERM, "refusing to signal the processes of uid %u", (unsigned)uid);
-	n = procs_of_uid(uid, 0);
-	if (n <= 0)
-		return n < 0 ? isms_err_set(err, n, "/proc: %s", strerror(-n)) : 0;
-	if (logind_running())
-		(void)logind_terminate_user(uid);
-	/* Whatever logind did not end (or everything, without logind): TERM, then KILL. */
-	(void)procs_of_uid(uid, SIGTERM);
-	for (int i = 0; i < 20 && procs_of_uid(uid, 0) > 0; i++)
-		nanosleep(&tick, NULL);
-	(void)procs_of_uid(uid, SIGKILL);
-	for (int i = 0; i < 20 && (left = procs_of_uid(uid, 0)) > 0; i++)
-		nanosleep(&tick, NULL);
-	left = procs_of_uid(uid, 0);
-	if (left > 0)
-		return isms_err_set(err, -EBUSY, "%d process(es) of uid %u still running", left, (unsigned)uid);
-	return n;
 }
