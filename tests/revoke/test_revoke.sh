@@ -15,6 +15,9 @@ test_revoke_sets_registry_locks_shadow_and_leaves_privileged_groups() {
 	assert_eq "$(group_of sudo)" "sudo:x:27:"
 	# staff grants no privilege: the membership stays.
 	assert_eq "$(group_of staff)" "staff:x:50:carol,carol-adm"
+	# Rewritten in place of the old files, mode kept.
+	assert_eq "$(stat -c %a "$ROOT/etc/shadow")|$(stat -c %a "$ROOT/etc/group")" "600|644"
+	[ -z "$(ls "$ROOT/etc" | grep isms-)" ] || fail "temporary file left behind"
 	# carol's other account is untouched.
 	assert_eq "$(status_of carol)" active
 	assert_eq "$(shadow_of carol)" 'carol:$6$salt$hashcarol:19000:0:99999:7:::'

@@ -103,6 +103,23 @@ test_delete_offboards_the_person() {
 	assert_eq "$(sql registry "SELECT source FROM terminations WHERE employee_no = 'E1004'")" scim
 }
 
+test_tls_is_served_when_a_certificate_is_configured() {
+	people_root
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=IP:127.0.0.1 -keyout "$ROOT/etc/isms/scim.key" \
+		-out "$ROOT/etc/isms/scim.crt" 2>/dev/null || fail "openssl"
+	chmod 600 "$ROOT/etc/isms/scim.key"
+	conf_set scim tls_cert "$ROOT/etc/isms/scim.crt"
+	conf_set scim tls_key "$ROOT/etc/isms/scim.key"
+	scim_start 1
+	assert_contains "$(cat "$T_TMP/scim.out")" "(https)"
+	CODE=$(curl -s --cacert "$ROOT/etc/isms/scim.crt" -o "$T_TMP/scim.body" -w '%{http_code}' -X DELETE \
+		-H "Authorization: Bearer $TOKEN" "https://127.0.0.1:$PORT/Users/E1002")
+	assert_eq "$CODE" 204
+	scim_stop
+	assert_eq "$(status_of bob)" revoked
+}
+
 test_token_file_must_be_root_only() {
 	people_root
 	printf '%s\n' "$TOKEN" > "$ROOT/etc/isms/scim.token"
