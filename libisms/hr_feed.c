@@ -24,6 +24,8 @@ struct parse {
 	bool have_header;
 	long col[COL_N];        /* field index of each configured column */
 	size_t header_n;
+	size_t *slots;          /* open-addressing index of rows by employee number: row + 1, 0 empty */
+	size_t nslots;          /* power of two, kept at most half full */
 	int rc;                 /* -ENOMEM, or -EINVAL for a bad header */
 	struct isms_err *err;
 };
@@ -109,6 +111,46 @@ static void header(struct parse *p)
 	p->have_header = true;
 }
 
+static size_t hash_str(const char *s)
+{
+	size_t h = 14695981039346656037ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* The slot holding emp, or the empty slot where it goes. */
+static size_t *index_slot(struct parse *p, const char *emp)
+{
+	size_t mask = p->nslots - 1, i = hash_str(emp) & mask;
+
+	while (p->slots[i] && strcmp(p->feed->rows[p->slots[i] - 1].employee_no, emp) != 0)
+		i = (i + 1) & mask;
+	return &p->slots[i];
+}
+
+/* Room for one more row in the index. */
+static int index_grow(struct parse *p)
+{
+	size_t *old = p->slots, oldn = p->nslots;
+
+	if ((p->feed->nrows + 1) * 2 <= p->nslots)
+		return 0;
+	p->nslots = oldn ? oldn * 2 : 64;
+	p->slots = calloc(p->nslots, sizeof(*p->slots));
+	if (!p->slots) {
+		p->slots = old;
+		p->nslots = oldn;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < oldn; i++)
+		if (old[i])
+			*index_slot(p, p->feed->rows[old[i] - 1].employee_no) = old[i];
+	free(old);
+	return 0;
+}
+
 static bool is_terminated(const struct isms_conf *conf, const char *status)
 {
 	for (char *const *s = conf->hr_terminated_status; s && *s; s++)
@@ -123,6 +165,7 @@ static void row(struct parse *p)
 	struct isms_hr_row r = { .line = p->row_line };
 	char *emp, *status, *term;
 	struct isms_hr_row *nv;
+	size_t *slot;
 
 	if (p->nfields != p->header_n) {
 		issue(p, p->row_line, 0, "%zu fields, the header has %zu; row ignored", p->nfields, p->header_n);
@@ -149,10 +192,14 @@ static void row(struct parse *p)
 			return;
 		}
 	}
-	for (size_t i = 0; i < f->nrows; i++) {
-		struct isms_hr_row *o = &f->rows[i];
-		if (strcmp(o->employee_no, emp) != 0)
-			continue;
+	if (index_grow(p) < 0) {
+		p->rc = -ENOMEM;
+		return;
+	}
+	slot = index_slot(p, emp);
+	if (*slot) {
+		struct isms_hr_row *o = &f->rows[*slot - 1];
+
 		if (o->terminated == r.terminated && o->terminated_at == r.terminated_at) {
 			issue(p, p->row_line, 0, "%.40s: duplicate of line %zu (applied once)", emp, o->line);
 		} else {
@@ -170,6 +217,7 @@ static void row(struct parse *p)
 	}
 	f->rows = nv;
 	f->rows[f->nrows++] = r;
+	*slot = f->nrows;
 }
 
 static void on_row(int c, void *data)
@@ -230,6 +278,7 @@ out:
 	for (size_t i = 0; i < p.nfields; i++)
 		free(p.fields[i]);
 	free(p.fields);
+	free(p.slots);
 	csv_free(&csv);
 	isms_hr_feed_free(&feed);
 	return r;
