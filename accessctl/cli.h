@@ -76,6 +76,15 @@ int cmd_check(struct cli *cli, int argc, char **argv);
 
 int cmd_mfa(struct cli *cli, int argc, char **argv);
 
+/* Revocation (revoke.c, offboard.c, stale.c, report.c, report_revocations.c, scim.c). */
+int cmd_revoke(struct cli *cli, int argc, char **argv);
+int cmd_restore(struct cli *cli, int argc, char **argv);
+int cmd_offboard(struct cli *cli, int argc, char **argv);
+int cmd_stale(struct cli *cli, int argc, char **argv);
+int cmd_lastlog(struct cli *cli, int argc, char **argv);
+int cmd_report_revocations(struct cli *cli, int argc, char **argv);
+int cmd_scim(struct cli *cli, int argc, char **argv);
+
 extern const struct command cmd_init_def;
 extern const struct command cmd_doctor_def;
 extern const struct command cmd_audit_def;
@@ -86,5 +95,11 @@ extern const struct command cmd_account_def;
 extern const struct command cmd_person_def;
 extern const struct command cmd_check_def;
 extern const struct command cmd_mfa_def;
+extern const struct command cmd_revoke_def;
+extern const struct command cmd_restore_def;
+extern const struct command cmd_offboard_def;
+extern const struct command cmd_stale_def;
+extern const struct command cmd_lastlog_def;
+extern const struct command cmd_scim_def;
 
 #endif

@@ -18,6 +18,12 @@ static const struct command *const commands[] = {
 	&cmd_person_def,
 	&cmd_check_def,
 	&cmd_mfa_def,
+	&cmd_revoke_def,
+	&cmd_restore_def,
+	&cmd_offboard_def,
+	&cmd_stale_def,
+	&cmd_lastlog_def,
+	&cmd_scim_def,
 };
 
 static void usage(FILE *f)

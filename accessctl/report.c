@@ -10,7 +10,8 @@
 
 const struct command cmd_report_def = {
 	"report", cmd_report, "compliance status of this host (text, HTML, JSON)",
-	"usage: accessctl [--root DIR] report [--format text|html|json] [-o FILE]\n\n"
+	"usage: accessctl [--root DIR] report [--format text|html|json] [-o FILE]\n"
+	"       accessctl [--root DIR] report revocations --since DATE [--format text|csv|json]\n\n"
 	"One line per control with its state and the accounts behind it: MFA coverage,\n"
 	"accounts without an owner, shared accounts, duplicate uids, privileged accounts\n"
 	"and whether their sessions are recorded, stale accounts, locked-out tokens,\n"
@@ -18,7 +19,14 @@ const struct command cmd_report_def = {
 	"chain integrity, last successful sync and last tested backup.\n"
 	"  --format html   one self-contained page (no external fetches) with charts\n"
 	"  -o FILE         write to FILE instead of standard output\n"
-	"Exit status: 0 every control passes, 1 a control fails (for monitoring), 2 error.\n",
+	"\nrevocations   every termination since DATE (YYYY-MM-DD or @EPOCH): termination\n"
+	"              time, revocation time, delay, and each step's result per account.\n"
+	"              Delays over [revoke] revoke_within (default 24h) are flagged LATE;\n"
+	"              terminations still not fully revoked past it are OVERDUE.\n"
+	"              --format csv has one row per termination; --json or --format json\n"
+	"              one document.\n\n"
+	"Exit status: 0 every control passes (nothing flagged), 1 a control fails or a\n"
+	"termination is flagged (for monitoring), 2 usage or configuration error.\n",
 };
 
 static void html_text(FILE *f, const char *s)
@@ -130,6 +138,8 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 	FILE *f = stdout;
 	int c, r, failing;
 
+	if (argc > 1 && strcmp(argv[1], "revocations") == 0)
+		return cmd_report_revocations(cli, argc - 1, argv + 1);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		if (c == 'f' && (!strcmp(optarg, "text") || !strcmp(optarg, "html") || !strcmp(optarg, "json")))

@@ -4,6 +4,8 @@
 #ifndef ISMS_REVOKE_H
 #define ISMS_REVOKE_H
 
+#include <stdint.h>
+
 #include "ctx.h"
 #include "err.h"
 
@@ -26,6 +28,31 @@ struct isms_revoke_result {
  * is done, -EAGAIN when some remain (see res->remaining), other negative on error. */
 int isms_revoke_account(struct isms_ctx *ctx, const struct isms_revoke_req *req,
 			struct isms_revoke_result *res, struct isms_err *err);
+
+/* Undo the account's current revocation from what its actions recorded: memberships
+ * back, shadow unlocked, directory lock removed, registry status active. The actions
+ * are marked 'undone' and a 'restore' row keeps the reason. 0, -EAGAIN when some
+ * step could not be undone (res->remaining; a rerun finishes it), -ENOENT when
+ * there is nothing to restore. */
+int isms_revoke_restore(struct isms_ctx *ctx, const struct isms_revoke_req *req,
+			struct isms_revoke_result *res, struct isms_err *err);
+
+/* Offboard a person: record the termination (terminations row, people.status
+ * departed) and revoke every account the person owns (trigger 'offboard').
+ * Returns 0 when every account is revoked (terminations.revoked_at set), 1 when
+ * the termination was already complete (nothing changed), -EAGAIN when some step
+ * remains (res sums the accounts), -ENOENT for an unknown employee number. */
+struct isms_offboard_req {
+	const char *employee_no;
+	int64_t terminated_at;   /* HR termination time */
+	const char *source;      /* 'hr-feed', 'manual', 'scim' */
+	const char *source_ref;  /* file:line, request, or NULL */
+	const char *ticket;      /* may be NULL */
+	const char *actor;
+};
+
+int isms_offboard_person(struct isms_ctx *ctx, const struct isms_offboard_req *req,
+			 struct isms_revoke_result *res, struct isms_err *err);
 
 /* Re-read the registry (and directory) to confirm the account is revoked:
  * 0 when it is, -EAGAIN when a step did not take (err says which). */

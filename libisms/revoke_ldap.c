@@ -1,0 +1,362 @@
+/* Directory steps of a revocation: ppolicy lock and shadowExpire on the account's
+ * entry, removal from member/uniqueMember/memberUid of its groups; each re-read to
+ * verify, and undone from what was recorded. Binds as [ldap] write_bind_dn. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define LDAP_DEPRECATED 0
+#include <ldap.h>
+
+#include "revoke_int.h"
+#include "util.h"
+
+#define LOCKED_TIME "000001010000Z" /* ppolicy: locked until an administrator unlocks */
+
+struct revoke_ldap {
+	LDAP *ld;
+	const struct isms_conf *conf;
+};
+
+bool revoke_ldap_configured(const struct isms_conf *conf)
+{
+	return conf->ldap_uri && *conf->ldap_uri && conf->ldap_write_bind_dn && *conf->ldap_write_bind_dn;
+}
+
+static int ldap_fail(struct isms_err *err, int lrc, const char *what, const char *dn)
+{
+	return isms_err_set(err, lrc == LDAP_SERVER_DOWN || lrc == LDAP_CONNECT_ERROR ? -EHOSTDOWN : -EIO,
+			    "ldap %s%s%s: %s", what, dn ? " " : "", dn ? dn : "", ldap_err2string(lrc));
+}
+
+static int read_password(const char *path, char **ret, struct isms_err *err)
+{
+	char buf[512];
+	ssize_t n;
+	int fd, r;
+
+	r = isms_check_guard(path, "directory write password file", false, err);
+	if (r < 0)
+		return r;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return isms_err_set(err, -errno, "%s: %s", path, strerror(errno));
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return isms_err_set(err, -errno, "%s: %s", path, strerror(errno));
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = '\0';
+	*ret = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return *ret ? 0 : isms_err_set(err, -ENOMEM, "out of memory");
+}
+
+int revoke_ldap_open(const struct isms_conf *conf, struct revoke_ldap **ret, struct isms_err *err)
+{
+	struct timeval tv = { .tv_sec = conf->ldap_timeout };
+	int version = LDAP_VERSION3, lrc, r;
+	bool plain = strncmp(conf->ldap_uri, "ldap://", 7) == 0;
+	struct berval cred;
+	char *pw = NULL;
+	LDAP *ld = NULL;
+
+	if (plain && !conf->ldap_starttls && !conf->ldap_allow_insecure)
+		return isms_err_set(err, -EPERM, "ldap: %s without StartTLS; set starttls = yes "
+				    "(or allow_insecure = yes for a loopback test)", conf->ldap_uri);
+	lrc = ldap_initialize(&ld, conf->ldap_uri);
+	if (lrc != LDAP_SUCCESS)
+		return isms_err_set(err, -EINVAL, "ldap: %s: %s", conf->ldap_uri, ldap_err2string(lrc));
+	(void)ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+	(void)ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+	(void)ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
+	(void)ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	if (conf->ldap_ca_file && *conf->ldap_ca_file) {
+		int zero = 0;
+
+		(void)ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, conf->ldap_ca_file);
+		(void)ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
+	}
+	if (plain && conf->ldap_starttls) {
+		lrc = ldap_start_tls_s(ld, NULL, NULL);
+		if (lrc != LDAP_SUCCESS) {
+			r = ldap_fail(err, lrc, "StartTLS", NULL);
+			goto fail;
+		}
+	}
+	r = read_password(conf->ldap_write_bindpw_file, &pw, err);
+	if (r < 0)
+		goto fail;
+	cred.bv_val = pw;
+	cred.bv_len = strlen(pw);
+	lrc = ldap_sasl_bind_s(ld, conf->ldap_write_bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
+	isms_secret_free(pw, cred.bv_len);
+	if (lrc != LDAP_SUCCESS) {
+		r = ldap_fail(err, lrc, "bind as", conf->ldap_write_bind_dn);
+		goto fail;
+	}
+	*ret = calloc(1, sizeof(**ret));
+	if (!*ret) {
+		r = isms_err_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	(*ret)->ld = ld;
+	(*ret)->conf = conf;
+	return 0;
+fail:
+	ldap_unbind_ext_s(ld, NULL, NULL);
+	return r;
+}
+
+void revoke_ldap_close(struct revoke_ldap *l)
+{
+	if (!l)
+		return;
+	ldap_unbind_ext_s(l->ld, NULL, NULL);
+	free(l);
+}
+
+/* First value of attr on the entry, or NULL; *ret_has_shadow tells whether the
+ * entry carries objectClass shadowAccount. */
+static int entry_read(struct revoke_ldap *l, const char *dn, json_t **ret, struct isms_err *err)
+{
+	char *attrs[] = { "objectClass", "pwdAccountLockedTime", "shadowExpire", NULL };
+	LDAPMessage *res = NULL, *e;
+	struct berval **vals;
+	bool shadow = false;
+	json_t *o;
+	int lrc;
+
+	lrc = ldap_search_ext_s(l->ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL,
+				NULL, 0, &res);
+	if (lrc != LDAP_SUCCESS) {
+		ldap_msgfree(res);
+		return ldap_fail(err, lrc, "read", dn);
+	}
+	e = ldap_first_entry(l->ld, res);
+	if (!e) {
+		ldap_msgfree(res);
+		return isms_err_set(err, -ENOENT, "ldap: %s: no such entry", dn);
+	}
+	o = json_object();
+	vals = ldap_get_values_len(l->ld, e, "objectClass");
+	for (int i = 0; vals && vals[i]; i++)
+		if (vals[i]->bv_len == 13 && strncasecmp(vals[i]->bv_val, "shadowAccount", 13) == 0)
+			shadow = true;
+	ldap_value_free_len(vals);
+	json_object_set_new(o, "had_shadow_account", json_boolean(shadow));
+	for (int a = 1; a <= 2; a++) {
+		vals = ldap_get_values_len(l->ld, e, attrs[a]);
+		json_object_set_new(o, attrs[a], vals && vals[0] ?
+				    json_stringn(vals[0]->bv_val, vals[0]->bv_len) : json_null());
+		ldap_value_free_len(vals);
+	}
+	ldap_msgfree(res);
+	*ret = o;
+	return 0;
+}
+
+int revoke_ldap_lock_record(struct revoke_ldap *l, const char *dn, json_t **ret, struct isms_err *err)
+{
+	return entry_read(l, dn, ret, err);
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int revoke_ldap_is_locked(struct revoke_ldap *l, const char *dn, struct isms_err *err)
+{
+	json_t *now = NULL;
+	const char *t, *x;
+	int r;
+
+	r = entry_read(l, dn, &now, err);
+	if (r < 0)
+		return r;
+	t = jstr(now, "pwdAccountLockedTime");
+	x = jstr(now, "shadowExpire");
+	r = t && strcmp(t, LOCKED_TIME) == 0 && x && strcmp(x, "1") == 0;
+	json_decref(now);
+	return r;
+}
+
+/* One modification: op on attr with value (NULL: every value). */
+static int modify1(struct revoke_ldap *l, const char *dn, int op, const char *attr, const char *value,
+		   struct isms_err *err)
+{
+	char *vals[2] = { (char *)value, NULL };
+	LDAPMod mod = { .mod_op = op, .mod_type = (char *)attr, .mod_values = value ? vals : NULL };
+	LDAPMod *mods[2] = { &mod, NULL };
+	int lrc = ldap_modify_ext_s(l->ld, dn, mods, NULL, NULL);
+
+	/* Already as wanted: a rerun after a partial failure. */
+	if (lrc == LDAP_SUCCESS || (op == LDAP_MOD_DELETE && lrc == LDAP_NO_SUCH_ATTRIBUTE) ||
+	    (op == LDAP_MOD_ADD && lrc == LDAP_TYPE_OR_VALUE_EXISTS))
+		return 0;
+	return ldap_fail(err, lrc, "modify", dn);
+}
+
+int revoke_ldap_lock(struct revoke_ldap *l, const char *dn, const json_t *rec, struct isms_err *err)
+{
+	int r = 0;
+
+	(void)rec;
+	r = modify1(l, dn, LDAP_MOD_ADD, "objectClass", "shadowAccount", err);
+	if (r == 0)
+		r = modify1(l, dn, LDAP_MOD_REPLACE, "pwdAccountLockedTime", LOCKED_TIME, err);
+	if (r == 0)
+		r = modify1(l, dn, LDAP_MOD_REPLACE, "shadowExpire", "1", err);
+	if (r < 0)
+		return r;
+	r = revoke_ldap_is_locked(l, dn, err);
+	if (r < 0)
+		return r;
+	return r ? 0 : isms_err_set(err, -EIO, "ldap: %s: not locked when re-read", dn);
+}
+
+int revoke_ldap_unlock(struct revoke_ldap *l, const char *dn, const json_t *rec, struct isms_err *err)
+{
+	static const char *const attrs[] = { "pwdAccountLockedTime", "shadowExpire" };
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < ISMS_ARRAY_SIZE(attrs); i++) {
+		const char *prev = jstr(rec, attrs[i]);
+
+		r = prev ? modify1(l, dn, LDAP_MOD_REPLACE, attrs[i], prev, err)
+			 : modify1(l, dn, LDAP_MOD_DELETE, attrs[i], NULL, err);
+	}
+	if (r == 0 && json_is_false(json_object_get(rec, "had_shadow_account")))
+		r = modify1(l, dn, LDAP_MOD_DELETE, "objectClass", "shadowAccount", err);
+	return r;
+}
+
+static const char *group_base(const struct isms_conf *c)
+{
+	return c->ldap_group_base && *c->ldap_group_base ? c->ldap_group_base : c->ldap_base_dn;
+}
+
+int revoke_ldap_groups_record(struct revoke_ldap *l, const char *dn, const char *name, json_t **ret,
+			      struct isms_err *err)
+{
+	static const char *const mattrs[] = { "member", "uniqueMember", "memberUid" };
+	char *attrs[] = { "member", "uniqueMember", "memberUid", NULL };
+	struct berval bdn = { strlen(dn), (char *)dn }, bname = { strlen(name), (char *)name }, edn, ename;
+	LDAPMessage *res = NULL;
+	char *filter = NULL;
+	json_t *a;
+	int lrc;
+
+	if (ldap_bv2escaped_filter_value(&bdn, &edn) != 0)
+		return isms_err_set(err, -ENOMEM, "out of memory");
+	if (ldap_bv2escaped_filter_value(&bname, &ename) != 0) {
+		ber_memfree(edn.bv_val);
+		return isms_err_set(err, -ENOMEM, "out of memory");
+	}
+	lrc = asprintf(&filter, "(|(member=%s)(uniqueMember=%s)(memberUid=%s))", edn.bv_val, edn.bv_val,
+		       ename.bv_val);
+	ber_memfree(edn.bv_val);
+	ber_memfree(ename.bv_val);
+	if (lrc < 0)
+		return isms_err_set(err, -ENOMEM, "out of memory");
+	lrc = ldap_search_ext_s(l->ld, group_base(l->conf), LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL,
+				NULL, NULL, 0, &res);
+	free(filter);
+	if (lrc != LDAP_SUCCESS) {
+		ldap_msgfree(res);
+		return ldap_fail(err, lrc, "group search under", group_base(l->conf));
+	}
+	a = json_array();
+	for (LDAPMessage *e = ldap_first_entry(l->ld, res); e; e = ldap_next_entry(l->ld, e)) {
+		char *gdn = ldap_get_dn(l->ld, e);
+
+		for (size_t k = 0; gdn && k < ISMS_ARRAY_SIZE(mattrs); k++) {
+			struct berval **vals = ldap_get_values_len(l->ld, e, mattrs[k]);
+			const char *want = k < 2 ? dn : name;
+
+			for (int i = 0; vals && vals[i]; i++) {
+				bool match = k < 2 ? (vals[i]->bv_len == strlen(want) &&
+						      strncasecmp(vals[i]->bv_val, want, vals[i]->bv_len) == 0)
+						   : (vals[i]->bv_len == strlen(want) &&
+						      memcmp(vals[i]->bv_val, want, vals[i]->bv_len) == 0);
+				if (match)
+					json_array_append_new(a, json_pack("{s:s, s:s, s:s%}", "dn", gdn,
+									   "attr", mattrs[k], "value",
+									   vals[i]->bv_val,
+									   (size_t)vals[i]->bv_len));
+			}
+			ldap_value_free_len(vals);
+		}
+		ldap_memfree(gdn);
+	}
+	ldap_msgfree(res);
+	*ret = a;
+	return 0;
+}
+
+/* groupOfNames and groupOfUniqueNames must keep one member: the last one is
+ * replaced by the empty DN in the same operation (restore takes it out again). */
+static int remove_last_member(struct revoke_ldap *l, const char *gdn, const char *attr, const char *value,
+			      struct isms_err *err)
+{
+	char *addv[2] = { "", NULL }, *delv[2] = { (char *)value, NULL };
+	LDAPMod add = { .mod_op = LDAP_MOD_ADD, .mod_type = (char *)attr, .mod_values = addv };
+	LDAPMod del = { .mod_op = LDAP_MOD_DELETE, .mod_type = (char *)attr, .mod_values = delv };
+	LDAPMod *mods[3] = { &add, &del, NULL };
+	int lrc = ldap_modify_ext_s(l->ld, gdn, mods, NULL, NULL);
+
+	return lrc == LDAP_SUCCESS ? 0 : ldap_fail(err, lrc, "modify", gdn);
+}
+
+int revoke_ldap_groups_remove(struct revoke_ldap *l, const char *dn, const char *name, const json_t *rec,
+			      struct isms_err *err)
+{
+	json_t *v, *left = NULL;
+	size_t i;
+	int r = 0;
+
+	json_array_foreach(rec, i, v) {
+		const char *gdn = jstr(v, "dn"), *attr = jstr(v, "attr"), *value = jstr(v, "value");
+
+		r = modify1(l, gdn, LDAP_MOD_DELETE, attr, value, err);
+		if (r < 0 && strcmp(attr, "memberUid") != 0 && strstr(err->msg, ldap_err2string(LDAP_OBJECT_CLASS_VIOLATION)))
+			r = remove_last_member(l, gdn, attr, value, err);
+		if (r < 0)
+			return r;
+	}
+	r = revoke_ldap_groups_record(l, dn, name, &left, err);
+	if (r < 0)
+		return r;
+	if (json_array_size(left) > 0) {
+		r = isms_err_set(err, -EIO, "ldap: still a member of %s when re-read",
+				 jstr(json_array_get(left, 0), "dn"));
+	}
+	json_decref(left);
+	return r;
+}
+
+int revoke_ldap_groups_restore(struct revoke_ldap *l, const json_t *rec, struct isms_err *err)
+{
+	json_t *v;
+	size_t i;
+	int r;
+
+	json_array_foreach(rec, i, v) {
+		const char *gdn = jstr(v, "dn"), *attr = jstr(v, "attr");
+
+		r = modify1(l, gdn, LDAP_MOD_ADD, attr, jstr(v, "value"), err);
+		/* The placeholder of an emptied group goes once it has a member again. */
+		if (r == 0 && strcmp(attr, "memberUid") != 0)
+			r = modify1(l, gdn, LDAP_MOD_DELETE, attr, "", err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}

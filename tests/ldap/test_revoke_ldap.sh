@@ -1,0 +1,189 @@
+#!/bin/bash
+# Revocation write-back to a real slapd with the ppolicy overlay: lock, shadowExpire,
+# group removal verified with ldapsearch; restore; a failed write finished by a rerun.
+. "$(dirname "$0")/../lib/harness.sh"
+. "$TOP/tests/lib/root.sh"
+. "$TOP/tests/revoke/fixtures.sh"
+. "$TOP/tests/revoke/slapd.sh"
+
+# accessctl without nss_wrapper here: revocation reads no NSS, and nss_wrapper's
+# resolver hooks (libldap resolves the URI) dlopen libc with RTLD_DEEPBIND, which
+# the sanitizer build refuses.
+actl() { "$ACCESSCTL_BIN" --root "$ROOT" "$@"; }
+
+CAROL="uid=carol,ou=people,$LDAP_BASE"
+ALICE="uid=alice,ou=people,$LDAP_BASE"
+
+directory() {
+	slapd_start
+	ldap_add <<LDIF
+dn: $LDAP_BASE
+objectClass: dcObject
+objectClass: organization
+dc: example
+o: Example
+
+dn: ou=people,$LDAP_BASE
+objectClass: organizationalUnit
+ou: people
+
+dn: ou=groups,$LDAP_BASE
+objectClass: organizationalUnit
+ou: groups
+
+dn: ou=system,$LDAP_BASE
+objectClass: organizationalUnit
+ou: system
+
+dn: $LDAP_WRITER
+objectClass: organizationalRole
+objectClass: simpleSecurityObject
+cn: isms-revoker
+userPassword: $LDAP_WRITER_PW
+
+dn: $CAROL
+objectClass: inetOrgPerson
+objectClass: posixAccount
+uid: carol
+cn: Carol Chen
+sn: Chen
+uidNumber: 2003
+gidNumber: 2003
+homeDirectory: /home/carol
+employeeNumber: E1003
+userPassword: carol-pw
+
+dn: $ALICE
+objectClass: inetOrgPerson
+objectClass: posixAccount
+objectClass: shadowAccount
+uid: alice
+cn: Alice Anders
+sn: Anders
+uidNumber: 2001
+gidNumber: 2001
+homeDirectory: /home/alice
+employeeNumber: E1001
+shadowExpire: 30000
+
+dn: cn=admins,ou=groups,$LDAP_BASE
+objectClass: groupOfNames
+cn: admins
+member: $ALICE
+member: $CAROL
+
+dn: cn=finance,ou=groups,$LDAP_BASE
+objectClass: posixGroup
+cn: finance
+gidNumber: 5001
+memberUid: alice
+memberUid: carol
+
+dn: cn=auditors,ou=groups,$LDAP_BASE
+objectClass: groupOfUniqueNames
+cn: auditors
+uniqueMember: $CAROL
+
+$LDAP_POLICY_LDIF
+LDIF
+	people_root
+	sql registry "UPDATE accounts SET source = 'ldap', dn = '$CAROL' WHERE name = 'carol';
+		UPDATE accounts SET source = 'ldap', dn = '$ALICE' WHERE name = 'alice'"
+	printf '%s\n' "$LDAP_WRITER_PW" > "$ROOT/etc/isms/ldap-write.bindpw"
+	chmod 600 "$ROOT/etc/isms/ldap-write.bindpw"
+	conf_set ldap uri "$LDAP_URI"
+	conf_set ldap starttls no
+	conf_set ldap allow_insecure yes
+	conf_set ldap base_dn "$LDAP_BASE"
+	conf_set ldap group_base "ou=groups,$LDAP_BASE"
+	conf_set ldap write_bind_dn "$LDAP_WRITER"
+	conf_set ldap write_bindpw_file "$ROOT/etc/isms/ldap-write.bindpw"
+}
+
+carol_groups() { ldap_find "(|(member=$CAROL)(uniqueMember=$CAROL)(memberUid=carol))" dn | grep '^dn:' | sort | tr '\n' ' '; }
+carol_lock() { ldap_get "$CAROL" pwdAccountLockedTime shadowExpire | grep -E '^(pwdAccountLockedTime|shadowExpire):' | tr '\n' ' '; }
+
+test_offboard_locks_the_entry_and_removes_its_memberships() {
+	directory
+	assert_eq "$(carol_groups)" "dn: cn=admins,ou=groups,$LDAP_BASE dn: cn=auditors,ou=groups,$LDAP_BASE dn: cn=finance,ou=groups,$LDAP_BASE "
+	assert_exit 0 actl offboard E1003 --at 2026-11-18
+	assert_eq "$(status_of carol)" revoked
+	assert_eq "$(carol_lock)" "pwdAccountLockedTime: 000001010000Z shadowExpire: 1 "
+	assert_eq "$(carol_groups)" ""
+	# Other members stay.
+	assert_contains "$(ldap_get "cn=admins,ou=groups,$LDAP_BASE" member)" "member: $ALICE"
+	assert_contains "$(ldap_get "cn=finance,ou=groups,$LDAP_BASE" memberUid)" "memberUid: alice"
+	# carol was the only auditor: the group keeps the empty DN the schema requires.
+	assert_eq "$(ldap_get "cn=auditors,ou=groups,$LDAP_BASE" uniqueMember | grep '^uniqueMember')" "uniqueMember:"
+	assert_eq "$(actions_of carol)" "registry=done shadow=done local_groups=done ldap_lock=done ldap_groups=done sessions=done "
+	local d
+	d=$(sql registry "SELECT detail FROM revocation_actions WHERE account_name = 'carol' AND step = 'ldap_groups'")
+	assert_contains "$d" "{\"attr\":\"memberUid\",\"dn\":\"cn=finance,ou=groups,$LDAP_BASE\",\"value\":\"carol\"}"
+	assert_contains "$d" "{\"attr\":\"uniqueMember\",\"dn\":\"cn=auditors,ou=groups,$LDAP_BASE\",\"value\":\"$CAROL\"}"
+	# The directory itself now refuses carol.
+	if ldapwhoami -x -H "$LDAP_URI" -D "$CAROL" -w carol-pw >/dev/null 2>&1; then
+		fail "the directory still lets carol bind"
+	fi
+	# Running again changes nothing.
+	assert_exit 0 actl offboard E1003 --at 2026-11-18
+	assert_contains "$OUT" "already offboarded"
+}
+
+test_restore_brings_directory_memberships_and_access_back() {
+	directory
+	assert_exit 0 actl revoke carol --reason "wrong person"
+	assert_exit 0 actl revoke alice --reason "wrong person too"
+	assert_exit 0 actl restore carol --reason "HR error"
+	assert_eq "$(carol_lock)" ""
+	# shadowAccount was added for the lock and goes again with it.
+	assert_not_contains "$(ldap_get "$CAROL" objectClass)" "shadowAccount"
+	assert_eq "$(carol_groups)" "dn: cn=admins,ou=groups,$LDAP_BASE dn: cn=auditors,ou=groups,$LDAP_BASE dn: cn=finance,ou=groups,$LDAP_BASE "
+	assert_eq "$(ldap_get "cn=auditors,ou=groups,$LDAP_BASE" uniqueMember | grep '^uniqueMember')" "uniqueMember: $CAROL"
+	assert_eq "$(status_of carol)" active
+	ldapwhoami -x -H "$LDAP_URI" -D "$CAROL" -w carol-pw >/dev/null || fail "carol cannot bind after restore"
+	# A value that was there before returns to what it was.
+	assert_exit 0 actl restore alice --reason "HR error"
+	assert_eq "$(ldap_get "$ALICE" pwdAccountLockedTime shadowExpire | grep -E '^(pwd|shadow)' | tr '\n' ' ')" "shadowExpire: 30000 "
+}
+
+test_a_failed_directory_write_exits_1_and_the_next_run_completes_it() {
+	directory
+	slapd_stop
+	assert_exit 1 actl offboard E1003 --at 2026-11-18
+	assert_contains "$OUT" "incomplete"
+	assert_contains "$OUT" "ldap_lock:"
+	# What does not need the directory is done: pam_isms refuses from now on.
+	assert_eq "$(status_of carol)" revoked
+	assert_eq "$(actions_of carol)" "registry=done shadow=done local_groups=done ldap_lock=failed ldap_groups=failed sessions=done "
+	assert_eq "$(sql registry "SELECT revoked_at IS NULL FROM terminations WHERE employee_no = 'E1003'")" 1
+	slapd_restart
+	assert_eq "$(carol_lock)" ""
+	ISMS_TEST_NOW=$((NOW + 600)) assert_exit 0 actl offboard E1003 --at 2026-11-18
+	assert_eq "$(carol_lock)" "pwdAccountLockedTime: 000001010000Z shadowExpire: 1 "
+	assert_eq "$(carol_groups)" ""
+	assert_eq "$(actions_of carol)" "registry=done shadow=done local_groups=done ldap_lock=done ldap_groups=done sessions=done "
+	assert_eq "$(sql registry "SELECT revoked_at FROM terminations WHERE employee_no = 'E1003'")" $((NOW + 600))
+}
+
+test_a_write_refused_mid_way_is_finished_by_the_next_run() {
+	directory
+	# The writer may lock entries but not yet edit groups: the lock takes, the group step fails.
+	slapd_stop
+	sed -i "s|^access to \\* by dn.exact|access to dn.subtree=\"ou=groups,$LDAP_BASE\" by * read\naccess to * by dn.exact|" "$SLAPD_DIR/slapd.conf"
+	slapd_restart
+	assert_exit 1 actl revoke carol --reason left
+	assert_contains "$OUT" "ldap_groups:"
+	assert_eq "$(carol_lock)" "pwdAccountLockedTime: 000001010000Z shadowExpire: 1 "
+	assert_eq "$(actions_of carol)" "registry=done shadow=done local_groups=done ldap_lock=done ldap_groups=failed sessions=done "
+	slapd_stop
+	slapd_config
+	slapd_restart
+	assert_exit 0 actl revoke carol --reason left
+	assert_eq "$(carol_groups)" ""
+	assert_eq "$(actions_of carol)" "registry=done shadow=done local_groups=done ldap_lock=done ldap_groups=done sessions=done "
+}
+
+cleanup_slapd() { [ -n "${SLAPD_DIR:-}" ] && slapd_stop; }
+trap 'cleanup_slapd; rm -rf "$T_TMP"' EXIT
+
+run_tests
