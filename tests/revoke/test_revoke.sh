@@ -109,14 +109,23 @@ test_revoke_ends_the_running_processes_of_the_account() {
 	assert_contains "$(sql registry "SELECT detail FROM revocation_actions WHERE account_name = 'bob' AND step = 'sessions'")" '"uid":2002'
 }
 
-test_registry_status_is_what_pam_reads() {
-	# The account phase is built on another branch; here: the registry says revoked
-	# and the shadow entry is locked, which is what it and pam_unix read.
+test_pam_refuses_a_revoked_account_on_password_and_key_paths() {
 	people_root
-	assert_exit 0 actl revoke alice --reason test
-	assert_eq "$(sql registry "SELECT status FROM accounts WHERE name = 'alice'")" revoked
-	assert_exit 0 actl --json revoke alice --reason test
-	assert_contains "$OUT" '"result":"ok"'
+	# password path: a password module, then the account phase; key path: account phase only
+	pam_service pw "auth required pam_permit.so" "account required $MODULE conf=$CONF"
+	pam_service key "account required $MODULE conf=$CONF"
+	assert_exit 0 pamrun pw alice auth acct
+	assert_exit 0 pamrun key alice acct
+	assert_exit 0 actl revoke alice --reason "left the company"
+	OUT=$(pamrun pw alice auth acct) && fail "password login allowed after revocation: $OUT"
+	assert_contains "$OUT" "acct: PAM_"
+	assert_not_contains "$OUT" "acct: PAM_SUCCESS"
+	OUT=$(pamrun key alice acct) && fail "key login allowed after revocation: $OUT"
+	assert_contains "$OUT" "revoked"
+	assert_eq "$(sql state "SELECT result || ' ' || reason FROM audit_events WHERE event = 'account' AND subject = 'alice' ORDER BY seq DESC LIMIT 1")" "deny account_revoked"
+	# restore lets alice in again
+	assert_exit 0 actl restore alice --reason "revoked in error"
+	assert_exit 0 pamrun key alice acct
 }
 
 # ---- offboarding ----

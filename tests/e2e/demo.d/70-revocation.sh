@@ -40,9 +40,7 @@ run grep -E "^(carol|wheel):" "$ROOT/etc/shadow" "$ROOT/etc/group"
 grep -q '^carol:!.*:1:$' "$ROOT/etc/shadow"
 
 say "Carol tries to log in (account phase of pam_isms, status 'revoked')"
-# The account phase that refuses revoked accounts is merged from its own branch;
-# once it is in, this becomes: ! run login demo-revoke carol acct
-run login demo-revoke carol acct || true
+if run login demo-revoke carol acct; then echo "revoked account allowed" >&2; exit 1; fi
 
 say "The same export again changes nothing"
 cp "$ROOT/var/lib/isms/hr-drop/done/hr-export.csv".* "$ROOT/var/lib/isms/hr-drop/hr-export-again.csv"
