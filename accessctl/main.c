@@ -11,6 +11,8 @@ static const struct command *const commands[] = {
 	&cmd_init_def,
 	&cmd_doctor_def,
 	&cmd_audit_def,
+	&cmd_review_def,
+	&cmd_evidence_def,
 };
 
 static void usage(FILE *f)
