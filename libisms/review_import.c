@@ -215,7 +215,9 @@ int isms_review_decision_parse(const char *decision, const char *until, char ret
 
 	*ret_until = 0;
 	ret[0] = '\0';
-	for (const char *s = decision ? decision : ""; *s && n < sizeof(d) - 1; s++)
+	decision = decision ? decision : "";
+	decision += strspn(decision, " \t");
+	for (const char *s = decision; *s && n < sizeof(d) - 1; s++)
 		d[n++] = (char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
 	d[n] = '\0';
 	while (n && (d[n - 1] == ' ' || d[n - 1] == '\r' || d[n - 1] == '\t'))
