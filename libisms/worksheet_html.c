@@ -49,7 +49,7 @@ static int reviewer_section(FILE *f, sqlite3_stmt *sum, sqlite3_stmt *recs, int6
 		(long long)sqlite3_column_int64(sum, 6),
 		decided == rows ? "done" : overdue ? "overdue" : "pending",
 		decided == rows ? "done" : overdue ? "overdue" : "pending");
-	r = isms_db_rebind(recs, err, "is", campaign_id, no);
+	r = isms_db_rebind(recs, err, "is", campaign_id, *no ? no : NULL);
 	if (r < 0)
 		return r;
 	while ((r = isms_db_step(recs, err)) == 1) {
@@ -111,7 +111,7 @@ int isms_worksheet_write_html(sqlite3 *reg, const struct isms_review_campaign *c
 			    " FROM review_items WHERE campaign_id = ? GROUP BY COALESCE(reviewer_no, '')"
 			    " ORDER BY 2, 1", "i", c->id);
 	recs = isms_db_query(reg, err, "SELECT account_name, entitlement, recommendation FROM review_items"
-			     " WHERE campaign_id = ? AND COALESCE(reviewer_no, '') = ? AND recommendation"
+			     " WHERE campaign_id = ? AND reviewer_no IS ? AND recommendation"
 			     " IS NOT NULL ORDER BY account_name, entitlement LIMIT " "201", "is", c->id, "");
 	if (!sum || !recs)
 		r = err->code ? err->code : -EIO;
