@@ -52,7 +52,6 @@ int cmd_evidence(struct cli *cli, int argc, char **argv)
 		printf("evidence intact: %zu files, signature good\n", files);
 	else
 		printf("evidence NOT intact: %s\n", err.msg);
-	if (r == 0)
-		return EXIT_OK;
-	return r == -EBADMSG ? EXIT_FINDINGS : EXIT_FINDINGS;
+	/* Missing, unreadable or changed: all mean the evidence cannot be trusted. */
+	return r == 0 ? EXIT_OK : EXIT_FINDINGS;
 }

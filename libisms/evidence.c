@@ -227,7 +227,7 @@ int isms_evidence_verify(const char *dir, const char *pubkey, size_t *ret_files,
 {
 	unsigned char *pk = NULL, *sig = NULL, *text = NULL;
 	size_t pklen = 0, siglen = 0, tlen = 0, n;
-	char path[4096], pkhex[2 * crypto_sign_PUBLICKEYBYTES + 1];
+	char path[4096];
 	struct files f = { 0 };
 	json_t *m = NULL, *list;
 	json_error_t jerr;
@@ -260,7 +260,6 @@ int isms_evidence_verify(const char *dir, const char *pubkey, size_t *ret_files,
 		r = isms_err_set(err, -EBADMSG, "%s: manifest unreadable", path);
 		goto out;
 	}
-	isms_hex(pk, crypto_sign_PUBLICKEYBYTES, pkhex);
 	if ((r = walk(dir, "", &f, err)) < 0)
 		goto out;
 	qsort(f.p, f.n, sizeof(*f.p), cmp_str);
