@@ -180,6 +180,13 @@ static int review_import(struct cli *cli, int argc, char **argv)
 			err.msg, cli->prog);
 		return err.code == -ENOMEM || err.code == -EIO ? EXIT_USAGE : EXIT_FINDINGS;
 	}
+	{
+		char details[128];
+
+		(void)snprintf(details, sizeof(details), "files=%d rows=%lld changed=%lld", argc - optind,
+			       (long long)st.rows, (long long)st.changed);
+		cli_audit(cli, "review_import", campaign ? campaign : argv[optind], "ok", NULL, details);
+	}
 	if (cli->json)
 		cli_json_print(json_pack("{s:I,s:I,s:I}", "rows", (json_int_t)st.rows, "decided",
 					 (json_int_t)st.decided, "changed", (json_int_t)st.changed));

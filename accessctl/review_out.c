@@ -213,8 +213,17 @@ int review_status(struct cli *cli, int argc, char **argv)
 	sqlite3_stmt *st;
 	int r;
 
+	/* --json after the subcommand too, where scripts tend to put it. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") != 0)
+			continue;
+		cli->json = true;
+		memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
+		argc--;
+		break;
+	}
 	if (argc > 2)
-		return cli_usage(cli, &cmd_review_def, "status [CAMPAIGN]");
+		return cli_usage(cli, &cmd_review_def, "status [CAMPAIGN] [--json]");
 	if ((r = cli_open(cli)) != EXIT_OK)
 		return r;
 	if (isms_review_campaign_get(cli->ctx.reg, argc == 2 ? argv[1] : NULL, &c, &err) < 0)

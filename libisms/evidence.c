@@ -183,7 +183,8 @@ int isms_evidence_seal(const char *dir, const char *signing_key, const char *lab
 	isms_hex(pk, sizeof(pk), pkhex);
 	if ((r = walk(dir, "", &f, err)) < 0)
 		goto out;
-	qsort(f.p, f.n, sizeof(*f.p), cmp_str);
+	if (f.n)
+		qsort(f.p, f.n, sizeof(*f.p), cmp_str);
 	m = json_pack("{s:s,s:s,s:s,s:s,s:[]}", "format", "isms-evidence/1", "label", label,
 		      "created_at", isms_time_iso(isms_now(), iso, sizeof(iso)), "signer_ed25519", pkhex,
 		      "files");
@@ -262,7 +263,8 @@ int isms_evidence_verify(const char *dir, const char *pubkey, size_t *ret_files,
 	}
 	if ((r = walk(dir, "", &f, err)) < 0)
 		goto out;
-	qsort(f.p, f.n, sizeof(*f.p), cmp_str);
+	if (f.n)
+		qsort(f.p, f.n, sizeof(*f.p), cmp_str);
 	n = json_array_size(list);
 	for (size_t i = 0; i < n || i < f.n; i++) {
 		json_t *e = json_array_get(list, i);

@@ -382,6 +382,10 @@ int isms_review_import(struct isms_ctx *ctx, char *const *files, size_t nfiles,
 		size_t len = 0;
 
 		r = read_file(files[i], &buf, &len, err);
+		/* A saved XLSX is a zip: say what to do rather than report bad CSV. */
+		if (r >= 0 && len >= 4 && memcmp(buf, "PK\x03\x04", 4) == 0)
+			r = isms_err_set(err, -EINVAL, "%s: an XLSX workbook; CSV is the return format "
+					 "(save the worksheet as CSV and import that)", files[i]);
 		if (r >= 0)
 			r = isms_review_sheet_parse(files[i], buf, len, &sheets[i], err);
 		free(buf);
@@ -444,7 +448,8 @@ int isms_review_import(struct isms_ctx *ctx, char *const *files, size_t nfiles,
 	}
 	if (r < 0)
 		goto out;
-	qsort(pend, npend, sizeof(*pend), pending_cmp);
+	if (npend)
+		qsort(pend, npend, sizeof(*pend), pending_cmp);
 	for (size_t i = 1; i < npend; i++) {
 		const struct pending *a = &pend[i - 1], *b = &pend[i];
 

@@ -225,6 +225,8 @@ test_import_records_decisions_and_reimport_changes_nothing() {
 	assert_eq "$(item 2026-Q3 "reviewed_at" "account_name = 'dan' AND entitlement = 'login'")" "$NOW"
 	assert_exit 0 actl review import "$csv"
 	assert_contains "$OUT" "0 recorded or changed"
+	assert_exit 1 actl review import "$ROOT/ws/2026-Q3-E002.xlsx"
+	assert_contains "$OUT" "CSV is the return format"
 	assert_eq "$(sql state "SELECT COUNT(*) FROM audit_events WHERE event = 'review_decision'")" "3"
 }
 
@@ -473,7 +475,7 @@ test_status_shows_done_pending_and_overdue_per_reviewer() {
 	assert_contains "$OUT" "Ada Chief (E001)"
 	[[ "$OUT" =~ "Ada Chief (E001)"\ +[0-9]+\ +[0-9]+\ +0\ +done ]] || fail "Ada not done: $OUT"
 	[[ "$OUT" =~ "Bob Manager (E002)"\ +[0-9]+\ +0\ +[0-9]+\ +pending ]] || fail "Bob not pending: $OUT"
-	ISMS_TEST_NOW=$((NOW + 15 * DAY)) assert_exit 1 actl --json review status
+	ISMS_TEST_NOW=$((NOW + 15 * DAY)) assert_exit 1 actl review status --json
 	assert_contains "$OUT" '"reviewer_no":"E002"'
 	assert_contains "$OUT" '"status":"overdue"'
 	assert_contains "$OUT" '"status":"done"'
