@@ -48,6 +48,8 @@ company() {
 	INSERT INTO memberships(account_id, group_id, via_id, path, attr)
 	 SELECT a.id, p.id, c.id, 'oncall > admins', 'member' FROM accounts a, groups p, groups c
 	 WHERE a.name = 'carol' AND p.name = 'admins' AND c.name = 'oncall';
+	INSERT INTO mfa_tokens(account_id, secret, status, created_at, confirmed_at)
+	 SELECT id, x'00', 'active', $t, $((NOW - 30 * DAY)) FROM accounts WHERE name = 'carol';
 	INSERT INTO sync_runs(source, started_at, finished_at, mode, result) VALUES ('ldap://dir.example', $((NOW - 3600)), $((NOW - 3500)), 'full', 'ok');
 	"
 	sql state "INSERT INTO logins(account, last_login_at) VALUES ('carol', $((NOW - DAY))), ('bob', $((NOW - 2 * DAY))),
@@ -102,6 +104,8 @@ test_quarterly_covers_privileged_access_and_critical_systems() {
 	assert_eq "$(item 2026-Q3 "inherited_via || '|' || privileged" "account_name = 'carol' AND entitlement = 'admins'")" "oncall > admins|1"
 	assert_eq "$(item 2026-Q3 "privileged" "account_name = 'carol' AND entitlement = 'dev'")" "0"
 	assert_eq "$(item 2026-Q3 "COUNT(*)" "entitlement = 'login'")" "4"
+	assert_eq "$(item 2026-Q3 "mfa_since" "account_name = 'carol' AND entitlement = 'login'")" "$((NOW - 30 * DAY))"
+	assert_eq "$(item 2026-Q3 "COALESCE(mfa_since, 'none')" "account_name = 'dan' AND entitlement = 'login'")" "none"
 	assert_eq "$(sql registry "SELECT kind || ' ' || scope || ' ' || length(snapshot_sha256) FROM review_campaigns")" "quarterly privileged,critical 64"
 	assert_contains "$(sql registry "SELECT sources FROM review_campaigns")" '"source":"ldap://dir.example"'
 	assert_eq "$(sql registry "SELECT due_at - as_of FROM review_campaigns")" "$((14 * DAY))"
@@ -130,6 +134,20 @@ test_starting_an_existing_campaign_is_refused() {
 	assert_contains "$OUT" "exists already"
 	assert_eq "$(sql registry "SELECT snapshot_sha256 FROM review_campaigns")" "$before"
 	assert_eq "$(item 2026-Q3 "DISTINCT account_status" "account_name = 'carol'")" "active"
+}
+
+test_snapshot_is_frozen_against_later_registry_changes() {
+	company
+	start_q
+	actl review worksheets 2026-Q3 -o "$ROOT/a" >/dev/null
+	# A later sync renames a person, adds a membership and locks an account.
+	sql registry "UPDATE people SET name = 'Carol Renamed' WHERE employee_no = 'E003';
+	 UPDATE accounts SET status = 'locked' WHERE name = 'fred';
+	 INSERT INTO memberships(account_id, group_id) SELECT a.id, g.id FROM accounts a, groups g WHERE a.name = 'carol' AND g.name = 'wheel'"
+	actl review worksheets 2026-Q3 -o "$ROOT/b" >/dev/null
+	cmp -s "$ROOT/a/2026-Q3-E002.csv" "$ROOT/b/2026-Q3-E002.csv" || fail "worksheet changed after a registry change"
+	assert_file_contains "$ROOT/b/2026-Q3-E002.csv" '"Carol Engineer"'
+	assert_file_not_contains "$ROOT/b/2026-Q3-E002.csv" "Carol Renamed"
 }
 
 test_rows_go_to_the_manager_else_managers_manager_else_fallback_never_self() {
