@@ -107,35 +107,6 @@ static int hash_file(const char *path, char out[65], int64_t *ret_size, struct i
 	return 0;
 }
 
-static int read_all(const char *path, size_t max, unsigned char **ret, size_t *ret_len,
-		    struct isms_err *err)
-{
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat sb;
-	unsigned char *buf;
-	size_t off = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return isms_err_set(err, -errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size > max) {
-		close(fd);
-		return isms_err_set(err, -EBADMSG, "%s: not a regular file of the expected size", path);
-	}
-	buf = malloc((size_t)sb.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return isms_err_set(err, -ENOMEM, "out of memory");
-	}
-	while (off < (size_t)sb.st_size && (n = read(fd, buf + off, (size_t)sb.st_size - off)) > 0)
-		off += (size_t)n;
-	close(fd);
-	buf[off] = '\0';
-	*ret = buf;
-	*ret_len = off;
-	return 0;
-}
-
 static int write_all(const char *path, const void *p, size_t len, struct isms_err *err)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -154,7 +125,8 @@ static int write_all(const char *path, const void *p, size_t len, struct isms_er
 int isms_evidence_seal(const char *dir, const char *signing_key, const char *label,
 		       struct isms_err *err)
 {
-	unsigned char *sk = NULL, pk[crypto_sign_PUBLICKEYBYTES], sig[crypto_sign_BYTES];
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES], sig[crypto_sign_BYTES];
+	char *sk = NULL;
 	char pkhex[2 * crypto_sign_PUBLICKEYBYTES + 1], path[4096], iso[32];
 	struct files f = { 0 };
 	json_t *m = NULL, *list;
@@ -171,7 +143,7 @@ int isms_evidence_seal(const char *dir, const char *signing_key, const char *lab
 	if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077) || (getuid() == 0 && sb.st_uid != 0))
 		return isms_err_set(err, -EPERM, "signing key %s: must be a regular file, mode 0600, "
 				    "owned by root", signing_key);
-	r = read_all(signing_key, crypto_sign_SECRETKEYBYTES, &sk, &sklen, err);
+	r = isms_read_file(signing_key, crypto_sign_SECRETKEYBYTES, &sk, &sklen, err);
 	if (r < 0)
 		return r;
 	if (sklen != crypto_sign_SECRETKEYBYTES) {
@@ -179,7 +151,7 @@ int isms_evidence_seal(const char *dir, const char *signing_key, const char *lab
 				 sklen, crypto_sign_SECRETKEYBYTES);
 		goto out;
 	}
-	crypto_sign_ed25519_sk_to_pk(pk, sk);
+	crypto_sign_ed25519_sk_to_pk(pk, (const unsigned char *)sk);
 	isms_hex(pk, sizeof(pk), pkhex);
 	if ((r = walk(dir, "", &f, err)) < 0)
 		goto out;
@@ -208,7 +180,8 @@ int isms_evidence_seal(const char *dir, const char *signing_key, const char *lab
 		r = isms_err_set(err, -ENOMEM, "out of memory");
 		goto out;
 	}
-	crypto_sign_detached(sig, NULL, (const unsigned char *)text, strlen(text), sk);
+	crypto_sign_detached(sig, NULL, (const unsigned char *)text, strlen(text),
+			     (const unsigned char *)sk);
 	(void)snprintf(path, sizeof(path), "%s/" ISMS_EVIDENCE_MANIFEST, dir);
 	if ((r = write_all(path, text, strlen(text), err)) < 0)
 		goto out;
@@ -226,7 +199,7 @@ out:
 int isms_evidence_verify(const char *dir, const char *pubkey, size_t *ret_files,
 			 struct isms_err *err)
 {
-	unsigned char *pk = NULL, *sig = NULL, *text = NULL;
+	char *pk = NULL, *sig = NULL, *text = NULL;
 	size_t pklen = 0, siglen = 0, tlen = 0, n;
 	char path[4096];
 	struct files f = { 0 };
@@ -236,7 +209,7 @@ int isms_evidence_verify(const char *dir, const char *pubkey, size_t *ret_files,
 
 	if (sodium_init() < 0)
 		return isms_err_set(err, -EIO, "libsodium failed to initialise");
-	if ((r = read_all(pubkey, 4096, &pk, &pklen, err)) < 0)
+	if ((r = isms_read_file(pubkey, 4096, &pk, &pklen, err)) < 0)
 		goto out;
 	if (pklen != crypto_sign_PUBLICKEYBYTES) {
 		r = isms_err_set(err, -EINVAL, "public key %s: %zu bytes, expected %d", pubkey, pklen,
@@ -244,18 +217,19 @@ int isms_evidence_verify(const char *dir, const char *pubkey, size_t *ret_files,
 		goto out;
 	}
 	(void)snprintf(path, sizeof(path), "%s/" ISMS_EVIDENCE_SIGNATURE, dir);
-	if ((r = read_all(path, 4096, &sig, &siglen, err)) < 0)
+	if ((r = isms_read_file(path, 4096, &sig, &siglen, err)) < 0)
 		goto out;
 	(void)snprintf(path, sizeof(path), "%s/" ISMS_EVIDENCE_MANIFEST, dir);
-	if ((r = read_all(path, MAX_MANIFEST, &text, &tlen, err)) < 0)
+	if ((r = isms_read_file(path, MAX_MANIFEST, &text, &tlen, err)) < 0)
 		goto out;
 	if (siglen != crypto_sign_BYTES ||
-	    crypto_sign_verify_detached(sig, text, tlen, pk) != 0) {
+	    crypto_sign_verify_detached((const unsigned char *)sig, (const unsigned char *)text, tlen,
+					(const unsigned char *)pk) != 0) {
 		r = isms_err_set(err, -EBADMSG, "%s: signature does not match the manifest for key %s",
 				 dir, pubkey);
 		goto out;
 	}
-	m = json_loadb((const char *)text, tlen, 0, &jerr);
+	m = json_loadb(text, tlen, 0, &jerr);
 	list = m ? json_object_get(m, "files") : NULL;
 	if (!json_is_array(list)) {
 		r = isms_err_set(err, -EBADMSG, "%s: manifest unreadable", path);

@@ -77,6 +77,9 @@ int isms_review_reviewers(sqlite3 *reg, int64_t campaign_id, isms_review_reviewe
  * leading apostrophe so it is never evaluated. Returns s or a malloc'd copy in *tmp. */
 const char *isms_review_neutralise(const char *s, char **tmp);
 
+/* Create a worksheet file (0640, no symlink followed) for writing; NULL with err set. */
+FILE *isms_worksheet_fopen(const char *path, struct isms_err *err);
+
 /* One RFC 4180 record (libcsv quoting, CRLF), each cell neutralised when asked. */
 int isms_csv_write_row(FILE *f, const char *const *cells, size_t n, bool neutralise);
 

@@ -334,33 +334,6 @@ static int check_row(sqlite3_stmt *q, const struct isms_review_campaign *c,
 	return 0;
 }
 
-static int read_file(const char *path, char **ret, size_t *ret_len, struct isms_err *err)
-{
-	struct stat sb;
-	char *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-	size_t off = 0;
-
-	if (fd < 0)
-		return isms_err_set(err, -errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > MAX_SHEET_BYTES) {
-		close(fd);
-		return isms_err_set(err, -EINVAL, "%s: not a regular file of at most 256 MiB", path);
-	}
-	buf = malloc((size_t)sb.st_size + 1);
-	if (!buf) {
-		close(fd);
-		return isms_err_set(err, -ENOMEM, "out of memory");
-	}
-	while (off < (size_t)sb.st_size && (n = read(fd, buf + off, (size_t)sb.st_size - off)) > 0)
-		off += (size_t)n;
-	close(fd);
-	*ret = buf;
-	*ret_len = off;
-	return 0;
-}
-
 int isms_review_import(struct isms_ctx *ctx, char *const *files, size_t nfiles,
 		       const char *campaign, const char *actor, isms_review_report_fn report,
 		       void *u, struct isms_review_import_stats *ret, struct isms_err *err)
@@ -381,7 +354,7 @@ int isms_review_import(struct isms_ctx *ctx, char *const *files, size_t nfiles,
 		char *buf = NULL;
 		size_t len = 0;
 
-		r = read_file(files[i], &buf, &len, err);
+		r = isms_read_file(files[i], MAX_SHEET_BYTES, &buf, &len, err);
 		/* A saved XLSX is a zip: say what to do rather than report bad CSV. */
 		if (r >= 0 && len >= 4 && memcmp(buf, "PK\x03\x04", 4) == 0)
 			r = isms_err_set(err, -EINVAL, "%s: an XLSX workbook; CSV is the return format "

@@ -8,6 +8,19 @@
 
 #include "review.h"
 
+FILE *isms_worksheet_fopen(const char *path, struct isms_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	if (!f) {
+		(void)isms_err_set(err, errno ? -errno : -EIO, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	return f;
+}
+
 int isms_csv_write_row(FILE *f, const char *const *cells, size_t n, bool neutralise)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -35,15 +48,11 @@ int isms_worksheet_write_csv(sqlite3 *reg, const struct isms_review_campaign *c,
 			     const char *reviewer, const char *path, struct isms_err *err)
 {
 	FILE *f;
-	int fd, r;
+	int r;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		r = isms_err_set(err, -errno, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
+	f = isms_worksheet_fopen(path, err);
+	if (!f)
+		return err->code;
 	r = isms_csv_write_row(f, isms_review_columns, ISMS_REVIEW_NCOLS, false);
 	if (r == 0)
 		r = isms_review_rows(reg, c->id, reviewer, csv_row_cb, f, err);

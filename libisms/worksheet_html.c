@@ -79,15 +79,11 @@ int isms_worksheet_write_html(sqlite3 *reg, const struct isms_review_campaign *c
 	char asof[32], due[32];
 	bool overdue = strcmp(c->status, "open") == 0 && isms_now() > c->due_at;
 	FILE *f;
-	int fd, r;
+	int r;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		r = isms_err_set(err, -errno, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
+	f = isms_worksheet_fopen(path, err);
+	if (!f)
+		return err->code;
 	fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
 	      "<title>Access review ", f);
