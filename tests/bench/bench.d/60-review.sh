@@ -10,7 +10,7 @@ cat >> "$R/etc/isms/isms.conf" <<CONF
 fallback_reviewer = E0000001
 CONF
 t=$(( $(date +%s) - 30 * 86400 ))
-sqlite3 "$R/var/lib/isms/registry.db" <<SQL
+sqlite3 "$R/var/lib/isms/registry.db" >/dev/null <<SQL
 PRAGMA journal_mode = WAL;
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $N)
