@@ -85,6 +85,9 @@ int cmd_lastlog(struct cli *cli, int argc, char **argv);
 int cmd_report_revocations(struct cli *cli, int argc, char **argv);
 int cmd_scim(struct cli *cli, int argc, char **argv);
 
+int cmd_review(struct cli *cli, int argc, char **argv);
+int cmd_evidence(struct cli *cli, int argc, char **argv);
+
 extern const struct command cmd_init_def;
 extern const struct command cmd_doctor_def;
 extern const struct command cmd_audit_def;
@@ -101,5 +104,7 @@ extern const struct command cmd_offboard_def;
 extern const struct command cmd_stale_def;
 extern const struct command cmd_lastlog_def;
 extern const struct command cmd_scim_def;
+extern const struct command cmd_review_def;
+extern const struct command cmd_evidence_def;
 
 #endif

@@ -24,6 +24,8 @@ static const struct command *const commands[] = {
 	&cmd_stale_def,
 	&cmd_lastlog_def,
 	&cmd_scim_def,
+	&cmd_review_def,
+	&cmd_evidence_def,
 };
 
 static void usage(FILE *f)

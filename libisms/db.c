@@ -295,17 +295,10 @@ int isms_db_integrity(sqlite3 *db, struct isms_err *err)
 	return r;
 }
 
-static sqlite3_stmt *db_vquery(sqlite3 *db, struct isms_err *err, const char *sql,
-			       const char *fmt, va_list ap)
+static int db_vbind(sqlite3_stmt *st, struct isms_err *err, const char *fmt, va_list ap)
 {
-	sqlite3_stmt *st;
-	int rc, i = 1;
+	int rc = SQLITE_OK, i = 1;
 
-	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		(void)db_fail(db, err, rc, "prepare");
-		return NULL;
-	}
 	for (const char *f = fmt ? fmt : ""; *f; f++, i++) {
 		switch (*f) {
 		case 's':
@@ -328,13 +321,41 @@ static sqlite3_stmt *db_vquery(sqlite3 *db, struct isms_err *err, const char *sq
 		default:
 			rc = SQLITE_MISUSE;
 		}
-		if (rc != SQLITE_OK) {
-			(void)db_fail(db, err, rc, "bind");
-			sqlite3_finalize(st);
-			return NULL;
-		}
+		if (rc != SQLITE_OK)
+			return db_fail(sqlite3_db_handle(st), err, rc, "bind");
+	}
+	return 0;
+}
+
+static sqlite3_stmt *db_vquery(sqlite3 *db, struct isms_err *err, const char *sql,
+			       const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		(void)db_fail(db, err, rc, "prepare");
+		return NULL;
+	}
+	if (db_vbind(st, err, fmt, ap) < 0) {
+		sqlite3_finalize(st);
+		return NULL;
 	}
 	return st;
+}
+
+int isms_db_rebind(sqlite3_stmt *st, struct isms_err *err, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st);
+	va_start(ap, fmt);
+	r = db_vbind(st, err, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 sqlite3_stmt *isms_db_query(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...)

@@ -45,6 +45,10 @@ sqlite3_stmt *isms_db_query(sqlite3 *db, struct isms_err *err, const char *sql,
  * (-EBUSY when the store is locked, -EEXIST on a constraint violation). */
 int isms_db_exec(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...);
 
+/* Reset a statement from isms_db_query and bind new arguments (same fmt rules), so
+ * bulk work (review snapshots) prepares once and runs many times. */
+int isms_db_rebind(sqlite3_stmt *st, struct isms_err *err, const char *fmt, ...);
+
 /* Step one row of a query: 1 row, 0 done, negative on error (statement kept). */
 int isms_db_step(sqlite3_stmt *st, struct isms_err *err);
 

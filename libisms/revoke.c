@@ -33,6 +33,10 @@ struct step {
 	int (*record)(struct run *rn, const json_t *prev, json_t **ret, const char **msg, struct isms_err *err);
 	int (*apply)(struct run *rn, const json_t *rec, struct isms_err *err);
 	int (*undo)(struct run *rn, const json_t *rec, struct isms_err *err);
+	/* Does a step recorded as done still hold? NULL: trust the record. A step
+	 * whose effect something else can undo (a sync, an admin) checks, so a rerun
+	 * puts it back. */
+	bool (*holds)(struct run *rn);
 };
 
 static void account_free(struct revoke_account *a)
@@ -108,6 +112,11 @@ static int registry_apply(struct run *rn, const json_t *rec, struct isms_err *er
 			    "COALESCE(CASE WHEN status = 'revoked' THEN revoked_at END, ?), revoked_reason = ?, "
 			    "updated_at = ? WHERE id = ?",
 			    "sisii", rn->req->reason, now, rn->req->reason, now, rn->acct.id);
+}
+
+static bool registry_holds(struct run *rn)
+{
+	return strcmp(rn->acct.status, "revoked") == 0;
 }
 
 static int registry_undo(struct run *rn, const json_t *rec, struct isms_err *err)
@@ -299,12 +308,12 @@ static int sessions_apply(struct run *rn, const json_t *rec, struct isms_err *er
 /* Registry first: pam_isms refuses from the next login on, whatever else fails.
  * Sessions last: once nothing lets the account back in. Undo runs backwards. */
 static const struct step steps[] = {
-	{ "registry", registry_record, registry_apply, registry_undo },
-	{ "shadow", shadow_record, shadow_apply, shadow_undo },
-	{ "local_groups", groups_record, groups_apply, groups_undo },
-	{ "ldap_lock", ldap_lock_record, ldap_lock_apply, ldap_lock_undo },
-	{ "ldap_groups", ldap_groups_record, ldap_groups_apply, ldap_groups_undo },
-	{ "sessions", sessions_record, sessions_apply, NULL },
+	{ "registry", registry_record, registry_apply, registry_undo, registry_holds },
+	{ "shadow", shadow_record, shadow_apply, shadow_undo, NULL },
+	{ "local_groups", groups_record, groups_apply, groups_undo, NULL },
+	{ "ldap_lock", ldap_lock_record, ldap_lock_apply, ldap_lock_undo, NULL },
+	{ "ldap_groups", ldap_groups_record, ldap_groups_apply, ldap_groups_undo, NULL },
+	{ "sessions", sessions_record, sessions_apply, NULL, NULL },
 };
 
 /* ---- action rows ---- */
@@ -410,7 +419,8 @@ static int step_run(struct run *rn, const struct step *s, struct isms_err *err)
 	r = action_find(rn, s->name, &a, err);
 	if (r < 0)
 		return r;
-	if (a.id && (strcmp(a.status, "done") == 0 || strcmp(a.status, "skipped") == 0)) {
+	if (a.id && (strcmp(a.status, "done") == 0 || strcmp(a.status, "skipped") == 0) &&
+	    (!s->holds || s->holds(rn))) {
 		rn->res->done++;
 		json_decref(a.detail);
 		return 0;

@@ -282,3 +282,35 @@ int isms_time_parse(const char *s, int64_t *ret)
 	}
 	return -EINVAL;
 }
+
+int isms_read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct isms_err *err)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat sb;
+	size_t off = 0;
+	ssize_t n = 0;
+	char *buf;
+
+	if (fd < 0)
+		return isms_err_set(err, -errno, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size > max) {
+		close(fd);
+		return isms_err_set(err, -EINVAL, "%s: not a regular file of at most %zu bytes", path, max);
+	}
+	buf = malloc((size_t)sb.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return isms_err_set(err, -ENOMEM, "out of memory");
+	}
+	while (off < (size_t)sb.st_size && (n = read(fd, buf + off, (size_t)sb.st_size - off)) > 0)
+		off += (size_t)n;
+	close(fd);
+	if (n < 0) {
+		free(buf);
+		return isms_err_set(err, -EIO, "%s: read failed", path);
+	}
+	buf[off] = '\0';
+	*ret = buf;
+	*ret_len = off;
+	return 0;
+}

@@ -32,6 +32,10 @@ int isms_check_guard_fd(int fd, const char *path, const char *what, struct isms_
 /* mkdir -p with a mode for the directories it creates; existing ones are left alone. */
 int isms_mkdir_p(const char *path, mode_t mode);
 
+/* Read a whole regular file of at most max bytes into a malloc'd, NUL-terminated
+ * buffer (no symlink followed). */
+int isms_read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct isms_err *err);
+
 /* Hex encoding; out must hold 2*len+1 bytes. */
 void isms_hex(const unsigned char *in, size_t len, char *out);
 

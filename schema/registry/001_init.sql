@@ -122,7 +122,7 @@ CREATE TABLE review_campaigns (
     id              INTEGER PRIMARY KEY,
     name            TEXT NOT NULL UNIQUE,      -- e.g. 2026-Q4, 2026-annual
     kind            TEXT NOT NULL CHECK (kind IN ('quarterly', 'annual')),
-    scope           TEXT NOT NULL CHECK (scope IN ('privileged', 'critical', 'all')),
+    scope           TEXT NOT NULL,             -- what it covers: comma list of privileged, critical, all
     as_of           INTEGER NOT NULL,          -- snapshot time
     sources         TEXT,                      -- JSON: each source with its last sync time
     snapshot_sha256 TEXT NOT NULL,             -- hex SHA-256 of the frozen rows
