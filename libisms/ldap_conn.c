@@ -1,0 +1,569 @@
+/* Connecting to the directory safely, and the two ways of reading it: paged
+ * searches (RFC 2696) and refresh-only content sync (RFC 4533). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "ldap_conn.h"
+#include "util.h"
+
+#define PASSWORD_MAX 4096
+
+static int ldap_errno(int rc)
+{
+	switch (rc) {
+	case LDAP_SUCCESS:
+		return 0;
+	case LDAP_SERVER_DOWN:
+	case LDAP_CONNECT_ERROR:
+		return -EHOSTUNREACH;
+	case LDAP_INVALID_CREDENTIALS:
+	case LDAP_INAPPROPRIATE_AUTH:
+	case LDAP_INSUFFICIENT_ACCESS:
+	case LDAP_STRONG_AUTH_REQUIRED:
+	case LDAP_CONFIDENTIALITY_REQUIRED:
+		return -EACCES;
+	case LDAP_TIMEOUT:
+	case LDAP_TIMELIMIT_EXCEEDED:
+		return -ETIMEDOUT;
+	case LDAP_SIZELIMIT_EXCEEDED:
+	case LDAP_ADMINLIMIT_EXCEEDED:
+		return -E2BIG;
+	case LDAP_NO_SUCH_OBJECT:
+		return -ENOENT;
+	case LDAP_NO_MEMORY:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
+/* "URI: what: cause (server's diagnostic)" */
+static int ldap_fail(LDAP *ld, const struct isms_conf *conf, struct isms_err *err, int rc,
+		     const char *what)
+{
+	char *diag = NULL;
+	const char *hint = "";
+	int r;
+
+	if (ld)
+		(void)ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
+	if (rc == LDAP_SIZELIMIT_EXCEEDED)
+		hint = "; the server limits results: lower [ldap] page_size or raise the limit";
+	else if (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR)
+		hint = "; is the server running and reachable?";
+	r = isms_err_set(err, ldap_errno(rc), "%s: %s: %s%s%s%s%s", conf->ldap_uri, what,
+			 ldap_err2string(rc), diag && *diag ? " (" : "", diag && *diag ? diag : "",
+			 diag && *diag ? ")" : "", hint);
+	ldap_memfree(diag);
+	return r;
+}
+
+int isms_ldap_read_password(const char *path, char **ret, size_t *ret_len, struct isms_err *err)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return isms_err_set(err, -errno, "bind password file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return isms_err_set(err, -EPERM, "bind password file %s: not a regular file", path);
+	}
+	if (st.st_mode & 077) {
+		close(fd);
+		return isms_err_set(err, -EPERM,
+				    "bind password file %s: readable or writable by group or other (mode %04o); chmod 600 it",
+				    path, (unsigned)(st.st_mode & 07777));
+	}
+	if (geteuid() == 0 && st.st_uid != 0) {
+		close(fd);
+		return isms_err_set(err, -EPERM, "bind password file %s: not owned by root", path);
+	}
+	buf = calloc(1, PASSWORD_MAX + 1);
+	if (!buf) {
+		close(fd);
+		return isms_err_set(err, -ENOMEM, "out of memory");
+	}
+	while (len < PASSWORD_MAX && (n = read(fd, buf + len, PASSWORD_MAX - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = '\0';
+	if (len == 0 || memchr(buf, '\0', len)) {
+		isms_secret_free(buf, PASSWORD_MAX + 1);
+		return isms_err_set(err, -EINVAL, "bind password file %s: empty or not text", path);
+	}
+	*ret = buf;
+	*ret_len = PASSWORD_MAX + 1;
+	return 0;
+}
+
+static int set_timeouts(LDAP *ld, const struct isms_conf *conf)
+{
+	struct timeval tv = { .tv_sec = conf->ldap_timeout };
+	int v3 = LDAP_VERSION3;
+
+	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &v3) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS)
+		return -EINVAL;
+	return 0;
+}
+
+static int set_tls(LDAP *ld, const struct isms_conf *conf)
+{
+	int hard = LDAP_OPT_X_TLS_HARD, newctx = 0;
+
+	if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &hard) != LDAP_OPT_SUCCESS)
+		return -EINVAL;
+	if (conf->ldap_ca_file[0] &&
+	    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, conf->ldap_ca_file) != LDAP_OPT_SUCCESS)
+		return -EINVAL;
+	if (ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &newctx) != LDAP_OPT_SUCCESS)
+		return -EINVAL;
+	return 0;
+}
+
+int isms_ldap_connect(const struct isms_conf *conf, LDAP **ret, struct isms_err *err)
+{
+	const char *uri = conf->ldap_uri;
+	bool ldaps = strncasecmp(uri, "ldaps://", 8) == 0;
+	bool plain = strncasecmp(uri, "ldap://", 7) == 0;
+	bool ldapi = strncasecmp(uri, "ldapi://", 8) == 0;
+	struct berval cred = { 0 };
+	char *pw = NULL;
+	size_t pwlen = 0;
+	LDAP *ld = NULL;
+	int rc, r;
+
+	if (!uri[0])
+		return isms_err_set(err, -EINVAL, "[ldap] uri is not set in %s", conf->path);
+	if (!ldaps && !plain && !ldapi)
+		return isms_err_set(err, -EINVAL, "[ldap] uri %s: expected ldaps://, ldap:// or ldapi://", uri);
+	if (plain && !conf->ldap_allow_insecure && !conf->ldap_starttls)
+		return isms_err_set(err, -EPERM,
+				    "%s: plain ldap:// without TLS refused; use ldaps://, starttls = yes, or [ldap] allow_insecure = yes (loopback tests only)",
+				    uri);
+	if (!conf->ldap_anonymous && !conf->ldap_bind_dn[0])
+		return isms_err_set(err, -EINVAL, "[ldap] bind_dn is not set and anonymous = no in %s", conf->path);
+	rc = ldap_initialize(&ld, uri);
+	if (rc != LDAP_SUCCESS)
+		return isms_err_set(err, -EINVAL, "%s: %s", uri, ldap_err2string(rc));
+	if (set_timeouts(ld, conf) < 0 || ((ldaps || plain) && set_tls(ld, conf) < 0)) {
+		r = isms_err_set(err, -EINVAL, "%s: cannot set connection options (ca_file %s?)", uri,
+				 conf->ldap_ca_file);
+		goto fail;
+	}
+	if (plain && !conf->ldap_allow_insecure) {
+		rc = ldap_start_tls_s(ld, NULL, NULL);
+		if (rc != LDAP_SUCCESS) {
+			r = ldap_fail(ld, conf, err, rc, "StartTLS");
+			goto fail;
+		}
+	}
+	if (!conf->ldap_anonymous) {
+		r = isms_ldap_read_password(conf->ldap_bindpw_file, &pw, &pwlen, err);
+		if (r < 0)
+			goto fail;
+		cred.bv_val = pw;
+		cred.bv_len = strlen(pw);
+	}
+	rc = ldap_sasl_bind_s(ld, conf->ldap_anonymous ? NULL : conf->ldap_bind_dn, LDAP_SASL_SIMPLE,
+			      &cred, NULL, NULL, NULL);
+	isms_secret_free(pw, pwlen);
+	if (rc != LDAP_SUCCESS) {
+		char what[300];
+
+		(void)snprintf(what, sizeof(what), "bind as %s",
+			       conf->ldap_anonymous ? "anonymous" : conf->ldap_bind_dn);
+		r = ldap_fail(ld, conf, err, rc, what);
+		goto fail;
+	}
+	*ret = ld;
+	return 0;
+fail:
+	ldap_unbind_ext_s(ld, NULL, NULL);
+	return r;
+}
+
+void isms_ldap_close(LDAP *ld)
+{
+	if (ld)
+		ldap_unbind_ext_s(ld, NULL, NULL);
+}
+
+/* Wait for the next message of msgid; 0 from ldap_result is a timeout. */
+static int next_message(LDAP *ld, const struct isms_conf *conf, int msgid, LDAPMessage **ret,
+			struct isms_err *err)
+{
+	struct timeval tv = { .tv_sec = conf->ldap_timeout };
+	int rc = ldap_result(ld, msgid, LDAP_MSG_ONE, &tv, ret);
+
+	if (rc == 0) {
+		(void)ldap_abandon_ext(ld, msgid, NULL, NULL);
+		return ldap_fail(ld, conf, err, LDAP_TIMEOUT, "search");
+	}
+	if (rc < 0) {
+		int e = LDAP_OTHER;
+
+		(void)ldap_get_option(ld, LDAP_OPT_RESULT_CODE, &e);
+		return ldap_fail(ld, conf, err, e, "search");
+	}
+	return rc;
+}
+
+int isms_ldap_search_paged(LDAP *ld, const struct isms_conf *conf, const char *base,
+			   const char *filter, const char **attrs, isms_ldap_entry_cb cb, void *arg,
+			   struct isms_err *err)
+{
+	struct berval *cookie = NULL;
+	struct timeval tv = { .tv_sec = conf->ldap_timeout };
+	int r = 0;
+
+	do {
+		LDAPControl *page = NULL, *ctrls[2] = { NULL, NULL }, **rctrls = NULL;
+		LDAPMessage *msg = NULL;
+		int msgid, rc, type, result = LDAP_OTHER;
+		bool done = false;
+
+		rc = ldap_create_page_control(ld, (ber_int_t)conf->ldap_page_size, cookie, 1, &page);
+		ber_bvfree(cookie);
+		cookie = NULL;
+		if (rc != LDAP_SUCCESS)
+			return ldap_fail(ld, conf, err, rc, "paged results control");
+		ctrls[0] = page;
+		rc = ldap_search_ext(ld, base, LDAP_SCOPE_SUBTREE, filter, (char **)attrs, 0, ctrls, NULL,
+				     &tv, 0, &msgid);
+		ldap_control_free(page);
+		if (rc != LDAP_SUCCESS)
+			return ldap_fail(ld, conf, err, rc, "search");
+		while (!done && r == 0) {
+			r = next_message(ld, conf, msgid, &msg, err);
+			if (r < 0)
+				break;
+			r = 0;
+			type = ldap_msgtype(msg);
+			if (type == LDAP_RES_SEARCH_ENTRY) {
+				r = cb(ld, msg, arg);
+				if (r < 0)
+					(void)ldap_abandon_ext(ld, msgid, NULL, NULL);
+			} else if (type == LDAP_RES_SEARCH_RESULT) {
+				done = true;
+				rc = ldap_parse_result(ld, msg, &result, NULL, NULL, NULL, &rctrls, 0);
+				if (rc != LDAP_SUCCESS)
+					r = ldap_fail(ld, conf, err, rc, "search result");
+				else if (result != LDAP_SUCCESS)
+					r = ldap_fail(ld, conf, err, result, "search");
+				else {
+					LDAPControl *pr = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL);
+					struct berval c = { 0 };
+					ber_int_t count = 0;
+
+					if (pr && ldap_parse_pageresponse_control(ld, pr, &count, &c) == LDAP_SUCCESS &&
+					    c.bv_len > 0) {
+						cookie = ber_dupbv(NULL, &c);
+						if (!cookie)
+							r = isms_err_set(err, -ENOMEM, "out of memory");
+					}
+					ber_memfree(c.bv_val);
+				}
+				ldap_controls_free(rctrls);
+			}
+			ldap_msgfree(msg);
+			msg = NULL;
+		}
+		if (r < 0) {
+			ber_bvfree(cookie);
+			return r;
+		}
+	} while (cookie);
+	return 0;
+}
+
+bool isms_ldap_supports_control(LDAP *ld, const char *oid)
+{
+	char *attrs[] = { "supportedControl", NULL };
+	LDAPMessage *res = NULL, *e;
+	bool found = false;
+
+	if (ldap_search_ext_s(ld, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL, NULL, NULL, 1,
+			      &res) != LDAP_SUCCESS) {
+		ldap_msgfree(res);
+		return false;
+	}
+	e = ldap_first_entry(ld, res);
+	if (e) {
+		struct berval **v = ldap_get_values_len(ld, e, "supportedControl");
+
+		for (size_t i = 0; v && v[i] && !found; i++)
+			found = v[i]->bv_len == strlen(oid) && memcmp(v[i]->bv_val, oid, v[i]->bv_len) == 0;
+		ldap_value_free_len(v);
+	}
+	ldap_msgfree(res);
+	return found;
+}
+
+int isms_ldap_uuid_text(const struct berval *raw, char out[37])
+{
+	const unsigned char *b = (const unsigned char *)raw->bv_val;
+
+	if (raw->bv_len != 16)
+		return -EINVAL;
+	(void)snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		       b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		       b[13], b[14], b[15]);
+	return 0;
+}
+
+static int keep_cookie(struct isms_syncrepl_result *res, const struct berval *c)
+{
+	char *s;
+
+	if (!c || !c->bv_val)
+		return 0;
+	s = strndup(c->bv_val, c->bv_len);
+	if (!s)
+		return -ENOMEM;
+	free(res->cookie);
+	res->cookie = s;
+	return 0;
+}
+
+/* The Sync State control of an entry: state and UUID. */
+static int sync_entry(LDAP *ld, LDAPMessage *msg, const struct isms_syncrepl_ops *ops)
+{
+	LDAPControl **ctrls = NULL, *c;
+	BerElement *ber = NULL;
+	struct berval uuid = { 0 };
+	ber_int_t state = -1;
+	char text[37];
+	int r = -EBADMSG;
+
+	if (ldap_get_entry_controls(ld, msg, &ctrls) != LDAP_SUCCESS)
+		return -EBADMSG;
+	c = ldap_control_find(LDAP_CONTROL_SYNC_STATE, ctrls, NULL);
+	if (c && (ber = ber_init(&c->ldctl_value)) &&
+	    ber_scanf(ber, "{em", &state, &uuid) != LBER_ERROR && isms_ldap_uuid_text(&uuid, text) == 0 &&
+	    state >= ISMS_SYNC_PRESENT && state <= ISMS_SYNC_DELETE)
+		r = ops->entry(ld, msg, (enum isms_sync_state)state, text, ops->arg);
+	if (ber)
+		ber_free(ber, 1);
+	ldap_controls_free(ctrls);
+	return r;
+}
+
+/* A Sync Info message: a new cookie, or a set of UUIDs present or deleted. */
+static int sync_info(LDAP *ld, LDAPMessage *msg, const struct isms_syncrepl_ops *ops,
+		     struct isms_syncrepl_result *res)
+{
+	struct berval *data = NULL, c = { 0 };
+	BerVarray uuids = NULL;
+	BerElement *ber = NULL;
+	char *oid = NULL;
+	ber_tag_t tag;
+	ber_len_t len;
+	ber_int_t deletes = 0;
+	int r = 0;
+
+	if (ldap_parse_intermediate(ld, msg, &oid, &data, NULL, 0) != LDAP_SUCCESS)
+		return -EBADMSG;
+	if (!oid || strcmp(oid, LDAP_SYNC_INFO) != 0 || !data)
+		goto done;
+	ber = ber_init(data);
+	if (!ber) {
+		r = -ENOMEM;
+		goto done;
+	}
+	tag = ber_peek_tag(ber, &len);
+	if (tag == LDAP_TAG_SYNC_NEW_COOKIE) {
+		if (ber_scanf(ber, "m", &c) == LBER_ERROR)
+			r = -EBADMSG;
+		else
+			r = keep_cookie(res, &c);
+	} else if (tag == LDAP_TAG_SYNC_REFRESH_DELETE || tag == LDAP_TAG_SYNC_REFRESH_PRESENT) {
+		if (ber_scanf(ber, "{") == LBER_ERROR) {
+			r = -EBADMSG;
+		} else if (ber_peek_tag(ber, &len) == LDAP_TAG_SYNC_COOKIE) {
+			r = ber_scanf(ber, "m", &c) == LBER_ERROR ? -EBADMSG : keep_cookie(res, &c);
+		}
+	} else if (tag == LDAP_TAG_SYNC_ID_SET) {
+		if (ber_scanf(ber, "{") == LBER_ERROR) {
+			r = -EBADMSG;
+			goto done;
+		}
+		tag = ber_peek_tag(ber, &len);
+		if (tag == LDAP_TAG_SYNC_COOKIE) {
+			if (ber_scanf(ber, "m", &c) == LBER_ERROR || keep_cookie(res, &c) < 0) {
+				r = -EBADMSG;
+				goto done;
+			}
+			tag = ber_peek_tag(ber, &len);
+		}
+		if (tag == LDAP_TAG_REFRESHDELETES && ber_scanf(ber, "b", &deletes) == LBER_ERROR) {
+			r = -EBADMSG;
+			goto done;
+		}
+		if (ber_scanf(ber, "[W]", &uuids) == LBER_ERROR) {
+			r = -EBADMSG;
+			goto done;
+		}
+		for (size_t i = 0; uuids && uuids[i].bv_val && r == 0; i++) {
+			char text[37];
+
+			if (isms_ldap_uuid_text(&uuids[i], text) == 0)
+				r = ops->uuid_set(text, deletes != 0, ops->arg);
+		}
+		ber_bvarray_free(uuids);
+	}
+done:
+	if (ber)
+		ber_free(ber, 1);
+	ber_bvfree(data);
+	ldap_memfree(oid);
+	return r;
+}
+
+/* The Sync Done control on the final result: last cookie and refreshDeletes. */
+static int sync_done(LDAPControl **ctrls, struct isms_syncrepl_result *res)
+{
+	LDAPControl *c = ldap_control_find(LDAP_CONTROL_SYNC_DONE, ctrls, NULL);
+	BerElement *ber;
+	struct berval cookie = { 0 };
+	ber_int_t deletes = 0;
+	ber_tag_t tag;
+	ber_len_t len;
+	int r = 0;
+
+	if (!c)
+		return -EBADMSG;
+	ber = ber_init(&c->ldctl_value);
+	if (!ber)
+		return -ENOMEM;
+	if (ber_scanf(ber, "{") == LBER_ERROR) {
+		r = -EBADMSG;
+		goto done;
+	}
+	tag = ber_peek_tag(ber, &len);
+	if (tag == LDAP_TAG_SYNC_COOKIE) {
+		if (ber_scanf(ber, "m", &cookie) == LBER_ERROR || keep_cookie(res, &cookie) < 0) {
+			r = -EBADMSG;
+			goto done;
+		}
+		tag = ber_peek_tag(ber, &len);
+	}
+	if (tag == LDAP_TAG_REFRESHDELETES && ber_scanf(ber, "b", &deletes) == LBER_ERROR)
+		r = -EBADMSG;
+	res->refresh_deletes = deletes != 0;
+done:
+	ber_free(ber, 1);
+	return r;
+}
+
+static int sync_request_control(const char *cookie, LDAPControl **ret)
+{
+	BerElement *ber = ber_alloc_t(LBER_USE_DER);
+	struct berval val = { 0 };
+	int rc;
+
+	if (!ber)
+		return -ENOMEM;
+	rc = ber_printf(ber, "{e", (ber_int_t)LDAP_SYNC_REFRESH_ONLY);
+	if (rc != -1 && cookie) {
+		struct berval c = { .bv_val = (char *)cookie, .bv_len = strlen(cookie) };
+
+		rc = ber_printf(ber, "O", &c);
+	}
+	if (rc != -1)
+		rc = ber_printf(ber, "N}");
+	if (rc == -1 || ber_flatten2(ber, &val, 0) == -1) {
+		ber_free(ber, 1);
+		return -ENOMEM;
+	}
+	rc = ldap_control_create(LDAP_CONTROL_SYNC, 1, &val, 1, ret);
+	ber_free(ber, 1);
+	return rc == LDAP_SUCCESS ? 0 : -ENOMEM;
+}
+
+int isms_ldap_syncrepl(LDAP *ld, const struct isms_conf *conf, const char *base, const char *filter,
+		       const char **attrs, const char *cookie, const struct isms_syncrepl_ops *ops,
+		       struct isms_syncrepl_result *res, struct isms_err *err)
+{
+	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
+	struct timeval tv = { .tv_sec = conf->ldap_timeout };
+	bool done = false;
+	int msgid, rc, r;
+
+	res->cookie = NULL;
+	res->refresh_deletes = false;
+	r = sync_request_control(cookie, &ctrl);
+	if (r < 0)
+		return isms_err_set(err, r, "out of memory");
+	ctrls[0] = ctrl;
+	rc = ldap_search_ext(ld, base, LDAP_SCOPE_SUBTREE, filter, (char **)attrs, 0, ctrls, NULL, &tv, 0,
+			     &msgid);
+	ldap_control_free(ctrl);
+	if (rc != LDAP_SUCCESS)
+		return ldap_fail(ld, conf, err, rc, "content sync");
+	while (!done) {
+		LDAPMessage *msg = NULL;
+		LDAPControl **rctrls = NULL;
+		int result = LDAP_OTHER;
+
+		r = next_message(ld, conf, msgid, &msg, err);
+		if (r < 0)
+			goto fail;
+		r = 0;
+		switch (ldap_msgtype(msg)) {
+		case LDAP_RES_SEARCH_ENTRY:
+			r = sync_entry(ld, msg, ops);
+			break;
+		case LDAP_RES_INTERMEDIATE:
+			r = sync_info(ld, msg, ops, res);
+			break;
+		case LDAP_RES_SEARCH_RESULT:
+			done = true;
+			rc = ldap_parse_result(ld, msg, &result, NULL, NULL, NULL, &rctrls, 0);
+			if (rc != LDAP_SUCCESS)
+				r = ldap_fail(ld, conf, err, rc, "content sync result");
+			else if (result == LDAP_SYNC_REFRESH_REQUIRED)
+				r = isms_err_set(err, -ESTALE, "%s: sync cookie is stale", conf->ldap_uri);
+			else if (result == LDAP_UNAVAILABLE_CRITICAL_EXTENSION || result == LDAP_PROTOCOL_ERROR ||
+				 result == LDAP_UNWILLING_TO_PERFORM)
+				r = isms_err_set(err, -EOPNOTSUPP, "%s: content sync refused: %s", conf->ldap_uri,
+						 ldap_err2string(result));
+			else if (result != LDAP_SUCCESS)
+				r = ldap_fail(ld, conf, err, result, "content sync");
+			else
+				r = sync_done(rctrls, res);
+			ldap_controls_free(rctrls);
+			break;
+		default:
+			break;
+		}
+		ldap_msgfree(msg);
+		if (r < 0) {
+			if (!done)
+				(void)ldap_abandon_ext(ld, msgid, NULL, NULL);
+			if (!err || !err->code)
+				r = isms_err_set(err, r, "%s: content sync: malformed or refused message", conf->ldap_uri);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	free(res->cookie);
+	res->cookie = NULL;
+	return r;
+}

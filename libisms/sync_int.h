@@ -1,0 +1,70 @@
+/* Internal to the sync (sync.c, sync_apply.c, sync_members.c): the state of
+ * one apply — the registry as loaded, the snapshot's indexes, the ids written. */
+#ifndef ISMS_SYNC_INT_H
+#define ISMS_SYNC_INT_H
+
+#include "smap.h"
+#include "sync.h"
+
+struct reg_account {
+	int64_t id;
+	char *name;
+	char *uuid;             /* NULL for a local account */
+	char *status;
+	char *source;
+	int64_t uid;            /* -1: NULL */
+	int64_t person_id;      /* 0: none */
+	bool seen;              /* matched by an entry of this snapshot */
+};
+
+struct reg_group {
+	int64_t id;
+	char *name;
+	char *uuid;
+	char *dn;
+	int64_t gid;
+	int privileged;
+	bool removed;
+};
+
+struct stored_entry {
+	char *uuid, *dn, *data, *kind;
+};
+
+struct apply {
+	struct isms_ctx *ctx;
+	const struct isms_conf *conf;
+	LDAP *ld;
+	const struct isms_snapshot *snap;
+	const struct isms_sync_opts *opts;
+	struct isms_sync_summary *sum;
+	struct isms_err *err;
+	int64_t now;
+
+	struct reg_account *racc;
+	size_t nracc;
+	struct isms_smap racc_uuid, racc_name;
+	struct reg_group *rgrp;
+	size_t nrgrp;
+	struct isms_smap rgrp_uuid, rgrp_name;
+	struct stored_entry *stored;
+	size_t nstored;
+	struct isms_smap stored_uuid;
+	struct isms_smap snap_uuid;     /* uuid -> entry, both kinds */
+
+	char **acc_dnkey, **grp_dnkey;  /* normalized DNs of the snapshot */
+	struct isms_smap acc_dn, acc_name, grp_dn; /* -> index + 1 (as pointer-sized integer) */
+	char **acc_json, **grp_json;    /* stored form of each snapshot entry */
+	bool *acc_dirty;                /* entry new or changed since the stored snapshot */
+	struct isms_smap changed_dn;    /* DN keys of account entries added, changed or gone */
+	int64_t *acc_id, *grp_id;       /* registry ids (0: not written) */
+	long long active_before;        /* directory accounts not departed/revoked before */
+};
+
+#define SMAP_IDX(p) ((size_t)(uintptr_t)(p))
+#define IDX_SMAP(i) ((void *)(uintptr_t)(i))
+
+int sync_apply_members(struct apply *a);
+int sync_apply_entries(struct apply *a);
+
+#endif
