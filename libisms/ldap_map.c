@@ -142,6 +142,28 @@ static int number_value(struct berval **vals, long long min, long long max, long
 	return 0;
 }
 
+/* A renamed entry may keep its old name as a second value (modrdn without
+ * deleteoldrdn): the value in the RDN is the current one. */
+static int name_value(struct isms_ldap_entry *e, struct berval **vals)
+{
+	char *rdn = NULL;
+	int r;
+
+	if (!vals || !vals[0] || !vals[1] || isms_ldap_dn_rdn_value(e->dn, &rdn) < 0)
+		return first_value(vals, &e->name);
+	r = 0;
+	for (size_t i = 0; vals[i]; i++) {
+		if (vals[i]->bv_len == strlen(rdn) && memcmp(vals[i]->bv_val, rdn, vals[i]->bv_len) == 0) {
+			free(e->name);
+			e->name = rdn;
+			return 0;
+		}
+	}
+	free(rdn);
+	r = first_value(vals, &e->name);
+	return r;
+}
+
 static int attr_set(struct isms_ldap_entry *e, const struct isms_conf *conf, const char *attr,
 		    struct berval **vals)
 {
@@ -161,7 +183,7 @@ static int attr_set(struct isms_ldap_entry *e, const struct isms_conf *conf, con
 		return 0;
 	}
 	if (strcasecmp(attr, conf->ldap_attr_account) == 0)
-		return first_value(vals, &e->name);
+		return name_value(e, vals);
 	if (strcasecmp(attr, conf->ldap_attr_uid_number) == 0)
 		return number_value(vals, 0, 4294967294LL, &e->number);
 	if (strcasecmp(attr, conf->ldap_attr_gid_number) == 0)

@@ -3,6 +3,7 @@
 #
 #   SLAPD_MODULES="syncprov ppolicy"   overlays to load (ppolicy also brings its schema)
 #   SLAPD_SIZELIMIT="size=5 size.prtotal=unlimited"   server size limit for non-root binds
+#                                      (default: slapd's 500 per search, paged searches unlimited)
 #   SLAPD_NAME=name                    a second server in the same test
 #   slapd_start [LDIF...]              slapadd the LDIF files, start, wait until it answers
 #   slapd_stop                         stop it (also done by slapd_stop_all at exit)
@@ -32,7 +33,7 @@ EOF
 	for m in ${SLAPD_MODULES:-}; do echo "moduleload $m"; done
 	echo "pidfile $dir/slapd.pid"
 	echo "argsfile $dir/slapd.args"
-	[ -n "${SLAPD_SIZELIMIT:-}" ] && echo "sizelimit ${SLAPD_SIZELIMIT}"
+	echo "sizelimit ${SLAPD_SIZELIMIT:-size.soft=500 size.hard=500 size.prtotal=unlimited}"
 	cat <<EOF
 database mdb
 maxsize 1073741824
