@@ -236,8 +236,14 @@ fail:
 
 void isms_db_close(sqlite3 *db)
 {
-	if (db)
-		sqlite3_close_v2(db);
+	sqlite3_stmt *st;
+
+	if (!db)
+		return;
+	/* Statements kept by the _cached helpers. */
+	while ((st = sqlite3_next_stmt(db, NULL)))
+		sqlite3_finalize(st);
+	sqlite3_close_v2(db);
 }
 
 int isms_db_integrity(sqlite3 *db, struct isms_err *err)
@@ -260,17 +266,10 @@ int isms_db_integrity(sqlite3 *db, struct isms_err *err)
 	return r;
 }
 
-static sqlite3_stmt *db_vquery(sqlite3 *db, struct isms_err *err, const char *sql,
-			       const char *fmt, va_list ap)
+static int db_bind(sqlite3 *db, sqlite3_stmt *st, struct isms_err *err, const char *fmt, va_list ap)
 {
-	sqlite3_stmt *st;
-	int rc, i = 1;
+	int rc = SQLITE_OK, i = 1;
 
-	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		(void)db_fail(db, err, rc, "prepare");
-		return NULL;
-	}
 	for (const char *f = fmt ? fmt : ""; *f; f++, i++) {
 		switch (*f) {
 		case 's':
@@ -293,13 +292,98 @@ static sqlite3_stmt *db_vquery(sqlite3 *db, struct isms_err *err, const char *sq
 		default:
 			rc = SQLITE_MISUSE;
 		}
+		if (rc != SQLITE_OK)
+			return db_fail(db, err, rc, "bind");
+	}
+	return 0;
+}
+
+static sqlite3_stmt *db_vquery(sqlite3 *db, struct isms_err *err, const char *sql,
+			       const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		(void)db_fail(db, err, rc, "prepare");
+		return NULL;
+	}
+	if (db_bind(db, st, err, fmt, ap) < 0) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* A kept statement for this SQL that is not in use, or a new kept one. Kept
+ * statements live until isms_db_close finalizes them. */
+static sqlite3_stmt *db_vquery_cached(sqlite3 *db, struct isms_err *err, const char *sql,
+				      const char *fmt, va_list ap)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	for (st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st))
+		if (!sqlite3_stmt_busy(st) && strcmp(sqlite3_sql(st), sql) == 0)
+			break;
+	if (st) {
+		(void)sqlite3_reset(st);
+		(void)sqlite3_clear_bindings(st);
+	} else {
+		rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
 		if (rc != SQLITE_OK) {
-			(void)db_fail(db, err, rc, "bind");
-			sqlite3_finalize(st);
+			(void)db_fail(db, err, rc, "prepare");
 			return NULL;
 		}
 	}
+	if (db_bind(db, st, err, fmt, ap) < 0) {
+		(void)sqlite3_reset(st);
+		return NULL;
+	}
 	return st;
+}
+
+sqlite3_stmt *isms_db_query_cached(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+
+	va_start(ap, fmt);
+	st = db_vquery_cached(db, err, sql, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+void isms_db_release(sqlite3_stmt *st)
+{
+	if (st) {
+		(void)sqlite3_reset(st);
+		(void)sqlite3_clear_bindings(st);
+	}
+}
+
+int isms_db_exec_cached(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	st = db_vquery_cached(db, err, sql, fmt, ap);
+	va_end(ap);
+	if (!st)
+		return err ? err->code : -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	if (rc != SQLITE_DONE) {
+		int r = db_fail(db, err, rc, "statement");
+
+		isms_db_release(st);
+		return r;
+	}
+	isms_db_release(st);
+	return 0;
 }
 
 sqlite3_stmt *isms_db_query(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...)

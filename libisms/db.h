@@ -44,6 +44,14 @@ sqlite3_stmt *isms_db_query(sqlite3 *db, struct isms_err *err, const char *sql,
  * (-EBUSY when the store is locked, -EEXIST on a constraint violation). */
 int isms_db_exec(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...);
 
+/* The same for statements run many times in one loop (a sync writing 100,000
+ * rows): prepared once per connection and kept until isms_db_close. A cached
+ * query is given back with isms_db_release, never sqlite3_finalize. */
+int isms_db_exec_cached(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...);
+sqlite3_stmt *isms_db_query_cached(sqlite3 *db, struct isms_err *err, const char *sql,
+				   const char *fmt, ...);
+void isms_db_release(sqlite3_stmt *st);
+
 /* Step one row of a query: 1 row, 0 done, negative on error (statement kept). */
 int isms_db_step(sqlite3_stmt *st, struct isms_err *err);
 

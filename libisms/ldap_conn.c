@@ -539,6 +539,9 @@ int isms_ldap_syncrepl(LDAP *ld, const struct isms_conf *conf, const char *base,
 				r = ldap_fail(ld, conf, err, rc, "content sync result");
 			else if (result == LDAP_SYNC_REFRESH_REQUIRED)
 				r = isms_err_set(err, -ESTALE, "%s: sync cookie is stale", conf->ldap_uri);
+			else if (result == LDAP_SIZELIMIT_EXCEEDED || result == LDAP_ADMINLIMIT_EXCEEDED)
+				r = isms_err_set(err, -E2BIG, "%s: content sync: %s", conf->ldap_uri,
+						 ldap_err2string(result));
 			else if (result == LDAP_UNAVAILABLE_CRITICAL_EXTENSION || result == LDAP_PROTOCOL_ERROR ||
 				 result == LDAP_UNWILLING_TO_PERFORM)
 				r = isms_err_set(err, -EOPNOTSUPP, "%s: content sync refused: %s", conf->ldap_uri,

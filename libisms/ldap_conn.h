@@ -48,7 +48,8 @@ struct isms_syncrepl_result {
 };
 
 /* Run one refresh-only content sync. -ESTALE when the server says the cookie
- * is too old (e-syncRefreshRequired), -EOPNOTSUPP when it refuses the control. */
+ * is too old (e-syncRefreshRequired), -EOPNOTSUPP when it refuses the control,
+ * -E2BIG when its size limit stops it (content sync cannot be paged). */
 int isms_ldap_syncrepl(LDAP *ld, const struct isms_conf *conf, const char *base, const char *filter,
 		       const char **attrs, const char *cookie, const struct isms_syncrepl_ops *ops,
 		       struct isms_syncrepl_result *res, struct isms_err *err);

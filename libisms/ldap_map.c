@@ -220,30 +220,44 @@ int isms_ldap_entry_read(LDAP *ld, LDAPMessage *msg, const struct isms_conf *con
 {
 	struct isms_ldap_entry *e = entry_new(kind);
 	BerElement *ber = NULL;
-	char *dn, *attr;
+	struct berval dn = { 0 }, attr, *vals = NULL;
 	int r = 0;
 
 	if (!e)
 		return -ENOMEM;
-	dn = ldap_get_dn(ld, msg);
-	if (!dn) {
+	/* One pass over the entry's BER (ldap_get_values_len would rescan it per attribute). */
+	if (ldap_get_dn_ber(ld, msg, &ber, &dn) != LDAP_SUCCESS || !dn.bv_val) {
+		ber_free(ber, 0);
 		isms_ldap_entry_free(e);
 		return -ENODATA;
 	}
-	e->dn = strdup(dn);
-	ldap_memfree(dn);
+	e->dn = strndup(dn.bv_val, dn.bv_len);
 	if (!e->dn)
 		r = -ENOMEM;
-	for (attr = ldap_first_attribute(ld, msg, &ber); attr && r == 0;
-	     attr = ldap_next_attribute(ld, msg, ber)) {
-		struct berval **vals = ldap_get_values_len(ld, msg, attr);
+	while (r == 0 && ldap_get_attribute_ber(ld, msg, ber, &attr, &vals) == LDAP_SUCCESS && attr.bv_val) {
+		struct berval *ptrs[64], **pv = ptrs;
+		size_t n = 0;
+		char name[64];
 
-		r = attr_set(e, conf, attr, vals);
-		ldap_value_free_len(vals);
-		ldap_memfree(attr);
+		while (vals && vals[n].bv_val)
+			n++;
+		if (n + 1 > ISMS_ARRAY_SIZE(ptrs))
+			pv = calloc(n + 1, sizeof(*pv));
+		if (!pv) {
+			r = -ENOMEM;
+		} else if (attr.bv_len < sizeof(name)) {
+			for (size_t i = 0; i < n; i++)
+				pv[i] = &vals[i];
+			pv[n] = NULL;
+			memcpy(name, attr.bv_val, attr.bv_len);
+			name[attr.bv_len] = '\0';
+			r = attr_set(e, conf, name, n ? pv : NULL);
+		}
+		if (pv != ptrs)
+			free(pv);
+		ber_memfree(vals);
+		vals = NULL;
 	}
-	if (attr)
-		ldap_memfree(attr);
 	ber_free(ber, 0);
 	if (r == 0 && (!e->uuid || !e->name || !*e->name))
 		r = -ENODATA;
@@ -309,7 +323,7 @@ char *isms_ldap_entry_to_json(const struct isms_ldap_entry *e)
 		r |= json_set_list(o, "uniqueMember", e->unique_member);
 	}
 	if (r == 0)
-		s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return s;
 }

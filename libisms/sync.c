@@ -407,10 +407,13 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 			isms_err_clear(err);
 			r = read_incremental(ld, ctx, opts, NULL, &snap, &new_cookies, err);
 		}
-		if (r == -EOPNOTSUPP) {
+		if (r == -EOPNOTSUPP || r == -E2BIG) {
 			isms_snapshot_free(&snap);
 			free(sum->fallback);
-			sum->fallback = strdup("server refused content sync");
+			/* Content sync cannot be paged: a size-limited bind DN reads in full, paged. */
+			sum->fallback = strdup(r == -E2BIG ? "content sync stopped by the server's size limit;"
+							     " give the bind DN no size limit to sync incrementally"
+							   : "server refused content sync");
 			isms_err_clear(err);
 			r = read_full(ld, conf, opts, &snap, err);
 		} else if (r == 0 && cookies) {

@@ -3,7 +3,8 @@
 #
 #   SLAPD_MODULES="syncprov ppolicy"   overlays to load (ppolicy also brings its schema)
 #   SLAPD_SIZELIMIT="size=5 size.prtotal=unlimited"   server size limit for non-root binds
-#                                      (default: slapd's 500 per search, paged searches unlimited)
+#                                      (default: slapd's 500 per search, paged searches unlimited,
+#                                      and none for the reader, as for a replication account)
 #   SLAPD_NAME=name                    a second server in the same test
 #   slapd_start [LDIF...]              slapadd the LDIF files, start, wait until it answers
 #   slapd_stop                         stop it (also done by slapd_stop_all at exit)
@@ -43,6 +44,9 @@ rootpw $SLAPD_ROOTPW
 directory $dir/db
 index objectClass,entryUUID,entryCSN eq
 index uid,uidNumber,memberUid eq
+EOF
+	[ -z "${SLAPD_SIZELIMIT:-}" ] && echo "limits dn.exact=\"cn=reader,ou=system,$SLAPD_BASE\" size=unlimited"
+	cat <<EOF
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
 EOF

@@ -118,8 +118,8 @@ static void test_account_kind_from_employee_type(void **state)
 
 static void test_stored_form_round_trips(void **state)
 {
-	const char *json = "{\"employee_no\":\"E1002\",\"gid\":10002,\"manager_dn\":\"uid=bob,ou=people,dc=example,dc=com\","
-			   "\"name\":\"alice\",\"number\":10002,\"shadow_expire\":1}";
+	const char *json = "{\"name\":\"alice\",\"number\":10002,\"gid\":10002,\"employee_no\":\"E1002\","
+			   "\"manager_dn\":\"uid=bob,ou=people,dc=example,dc=com\",\"shadow_expire\":1}";
 	struct isms_ldap_entry *e = NULL;
 	char *back;
 
