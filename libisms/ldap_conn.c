@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -63,6 +66,50 @@ static int ldap_fail(LDAP *ld, const struct isms_conf *conf, struct isms_err *er
 			 diag && *diag ? ")" : "", hint);
 	ldap_memfree(diag);
 	return r;
+}
+
+/* Can a TCP connection to the URI's host and port be made? Tells a TLS failure
+ * (reachable) from a server that is down (not), which libldap reports alike. */
+static bool tcp_reachable(const char *uri, long long timeout)
+{
+	LDAPURLDesc *lud = NULL;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	char port[16];
+	bool ok = false;
+
+	if (ldap_url_parse(uri, &lud) != LDAP_URL_SUCCESS || !lud->lud_host || !*lud->lud_host) {
+		ldap_free_urldesc(lud);
+		return false;
+	}
+	(void)snprintf(port, sizeof(port), "%d", lud->lud_port ? lud->lud_port :
+		       strcasecmp(lud->lud_scheme, "ldaps") == 0 ? 636 : 389);
+	if (getaddrinfo(lud->lud_host, port, &hints, &ai) == 0) {
+		for (struct addrinfo *p = ai; p && !ok; p = p->ai_next) {
+			int fd = socket(p->ai_family, p->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, p->ai_protocol);
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+			int soerr = 0;
+			socklen_t sl = sizeof(soerr);
+
+			if (fd < 0)
+				continue;
+			if (connect(fd, p->ai_addr, p->ai_addrlen) == 0)
+				ok = true;
+			else if (errno == EINPROGRESS && poll(&pfd, 1, (int)(timeout * 1000)) == 1 &&
+				 getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
+				ok = true;
+			close(fd);
+		}
+		freeaddrinfo(ai);
+	}
+	ldap_free_urldesc(lud);
+	return ok;
+}
+
+static int tls_fail(const struct isms_conf *conf, struct isms_err *err, const char *what)
+{
+	return isms_err_set(err, -EPROTO,
+			    "%s: %sTLS handshake failed: certificate not trusted (ca_file %s), expired, or not issued for this host name",
+			    conf->ldap_uri, what, conf->ldap_ca_file[0] ? conf->ldap_ca_file : "unset: system CAs");
 }
 
 int isms_ldap_read_password(const char *path, char **ret, size_t *ret_len, struct isms_err *err)
@@ -168,6 +215,10 @@ int isms_ldap_connect(const struct isms_conf *conf, LDAP **ret, struct isms_err 
 	}
 	if (plain && !conf->ldap_allow_insecure) {
 		rc = ldap_start_tls_s(ld, NULL, NULL);
+		if (rc == LDAP_CONNECT_ERROR && tcp_reachable(uri, conf->ldap_timeout)) {
+			r = tls_fail(conf, err, "StartTLS: ");
+			goto fail;
+		}
 		if (rc != LDAP_SUCCESS) {
 			r = ldap_fail(ld, conf, err, rc, "StartTLS");
 			goto fail;
@@ -183,6 +234,10 @@ int isms_ldap_connect(const struct isms_conf *conf, LDAP **ret, struct isms_err 
 	rc = ldap_sasl_bind_s(ld, conf->ldap_anonymous ? NULL : conf->ldap_bind_dn, LDAP_SASL_SIMPLE,
 			      &cred, NULL, NULL, NULL);
 	isms_secret_free(pw, pwlen);
+	if (ldaps && (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) && tcp_reachable(uri, conf->ldap_timeout)) {
+		r = tls_fail(conf, err, "");
+		goto fail;
+	}
 	if (rc != LDAP_SUCCESS) {
 		char what[300];
 

@@ -249,6 +249,28 @@ test_plain_ldap_is_refused_without_allow_insecure() {
 	assert_eq "$(sql registry "SELECT count(*) FROM accounts")" 0
 }
 
+test_ldaps_and_starttls_verify_the_server_certificate() {
+	SLAPD_TLS=1 ldap_setup
+	conf_set ldap allow_insecure no
+	conf_set ldap ca_file "$SLAPD_DIR/ca.pem"
+	# StartTLS on ldap:// with the right CA
+	assert_exit 0 actl --json sync
+	assert_eq "$(json_field "$OUT" accounts)" 7
+	# ldaps:// with the right CA
+	conf_set ldap uri "$SLAPD_LDAPS_URI"
+	assert_exit 0 actl sync --full
+	# a certificate from another CA is refused, naming the server
+	mkdir -p "$T_TMP/other"
+	_slapd_certs "$T_TMP/other"
+	conf_set ldap ca_file "$T_TMP/other/ca.pem"
+	assert_exit 2 actl sync
+	assert_contains "$OUT" "$SLAPD_LDAPS_URI: TLS handshake failed: certificate not trusted (ca_file $T_TMP/other/ca.pem)"
+	conf_set ldap uri "$SLAPD_URI"
+	assert_exit 2 actl sync
+	assert_contains "$OUT" "$SLAPD_URI: StartTLS: TLS handshake failed"
+	assert_eq "$(sql registry "SELECT count(*) FROM sync_runs")" 2
+}
+
 test_wrong_password_exits_2_and_leaves_the_registry_unchanged() {
 	ldap_setup
 	assert_exit 0 actl sync

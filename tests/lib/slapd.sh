@@ -5,6 +5,8 @@
 #   SLAPD_SIZELIMIT="size=5 size.prtotal=unlimited"   server size limit for non-root binds
 #                                      (default: slapd's 500 per search, paged searches unlimited,
 #                                      and none for the reader, as for a replication account)
+#   SLAPD_TLS=1                        a test CA ($SLAPD_DIR/ca.pem) and a certificate for
+#                                      127.0.0.1; StartTLS on SLAPD_URI, TLS on SLAPD_LDAPS_URI
 #   SLAPD_NAME=name                    a second server in the same test
 #   slapd_start [LDIF...]              slapadd the LDIF files, start, wait until it answers
 #   slapd_stop                         stop it (also done by slapd_stop_all at exit)
@@ -32,6 +34,11 @@ modulepath /usr/lib/ldap
 moduleload back_mdb
 EOF
 	for m in ${SLAPD_MODULES:-}; do echo "moduleload $m"; done
+	if [ -n "${SLAPD_TLS:-}" ]; then
+		echo "TLSCACertificateFile $dir/ca.pem"
+		echo "TLSCertificateFile $dir/server.pem"
+		echo "TLSCertificateKeyFile $dir/server.key"
+	fi
 	echo "pidfile $dir/slapd.pid"
 	echo "argsfile $dir/slapd.args"
 	echo "sizelimit ${SLAPD_SIZELIMIT:-size.soft=500 size.hard=500 size.prtotal=unlimited}"
@@ -58,10 +65,23 @@ EOF
 	done
 }
 
+# _slapd_certs DIR: a throwaway CA and a server certificate for 127.0.0.1.
+_slapd_certs() {
+	local d=$1
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 \
+		-subj /CN=isms-test-ca 2>/dev/null &&
+	openssl req -newkey rsa:2048 -nodes -keyout "$d/server.key" -out "$d/server.csr" \
+		-subj /CN=127.0.0.1 2>/dev/null &&
+	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$d/san.ext" &&
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+		-out "$d/server.pem" -days 2 -extfile "$d/san.ext" 2>/dev/null
+}
+
 slapd_start() {
 	local dir tries=0 f
 	dir=$(mktemp -d "${T_TMP:-${DEMO:-${BENCH:-/tmp}}}/slapd${SLAPD_NAME:+-$SLAPD_NAME}.XXXXXX")
 	mkdir -p "$dir/db"
+	[ -z "${SLAPD_TLS:-}" ] || _slapd_certs "$dir" || { echo "openssl failed" >&2; return 1; }
 	_slapd_conf "$dir" > "$dir/slapd.conf"
 	"$SLAPD_BIN" -Ttest -u -f "$dir/slapd.conf" >"$dir/test.log" 2>&1 ||
 		{ cat "$dir/test.log" >&2; return 1; }
@@ -76,8 +96,10 @@ slapd_start() {
 		tries=$((tries + 1))
 		SLAPD_PORT=$((20000 + RANDOM % 40000))
 		SLAPD_URI=ldap://127.0.0.1:$SLAPD_PORT
+		SLAPD_LDAPS_URI=ldaps://127.0.0.1:$((SLAPD_PORT + 1))
 		rm -f "$SLAPD_PIDFILE"
-		"$SLAPD_BIN" -f "$dir/slapd.conf" -h "$SLAPD_URI" -s 0 >"$dir/slapd.log" 2>&1 || continue
+		"$SLAPD_BIN" -f "$dir/slapd.conf" -h "$SLAPD_URI${SLAPD_TLS:+ $SLAPD_LDAPS_URI}" -s 0 \
+			>"$dir/slapd.log" 2>&1 || continue
 		if _slapd_wait; then
 			_SLAPD_ALL="${_SLAPD_ALL:-} $SLAPD_PIDFILE"
 			return 0
