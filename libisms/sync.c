@@ -398,10 +398,10 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 	if (!opts->full && isms_ldap_supports_control(ld, LDAP_CONTROL_SYNC)) {
 		cookies = last_cookies(ctx->reg, conf->ldap_uri);
 		r = read_incremental(ld, ctx, opts, cookies, &snap, &new_cookies, err);
-		if (r == -ESTALE && cookies) {
-			/* Too old for the server's history: start over without a cookie. */
+		if ((r == -ESTALE || r == -EOPNOTSUPP) && cookies) {
+			/* Too old for the server's history, or not its own: start over without a cookie. */
 			isms_snapshot_free(&snap);
-			sum->fallback = strdup("sync cookie stale");
+			sum->fallback = strdup(r == -ESTALE ? "sync cookie stale" : "server refused the sync cookie");
 			free(cookies);
 			cookies = NULL;
 			isms_err_clear(err);

@@ -6,6 +6,8 @@
 . "$(dirname "$0")/../lib/root.sh"
 . "$(dirname "$0")/../lib/slapd.sh"
 
+# nss_wrapper (preloaded by actl) must not dlopen libc with RTLD_DEEPBIND under ASan.
+export NSS_WRAPPER_DISABLE_DEEPBIND=1
 LDIF=$TOP/examples/directory.ldif
 PEOPLE=ou=people,dc=example,dc=com
 
@@ -224,6 +226,22 @@ EOF
 	assert_exit 0 actl --json sync --full
 	assert_eq "$(json_field "$OUT" mode)" full
 	assert_eq "$(json_field "$OUT" added)$(json_field "$OUT" changed)$(json_field "$OUT" departed)$(json_field "$OUT" memberships_added)$(json_field "$OUT" memberships_removed)" 00000
+}
+
+test_cookie_the_server_refuses_falls_back_to_a_full_read() {
+	SLAPD_MODULES=syncprov ldap_setup
+	assert_exit 0 actl sync
+	# A cookie from the future: the server cannot continue from it.
+	local c='rid=000,csn=20991127040226.353880Z#000000#000#000000'
+	sql registry "UPDATE sync_runs SET cookie = json_object('accounts', '$c', 'groups', '$c')"
+	sldap ldapdelete "uid=erin,$PEOPLE"
+	assert_exit 0 actl --json sync
+	assert_eq "$(json_field "$OUT" mode)" full
+	assert_contains "$(json_field "$OUT" fallback)" "server refused the sync cookie"
+	assert_eq "$(json_field "$OUT" departed)" 1
+	# with a fresh cookie, the next sync is incremental again
+	assert_exit 0 actl --json sync
+	assert_eq "$(json_field "$OUT" mode)" incremental
 }
 
 test_server_without_content_sync_gets_a_full_read() {
