@@ -405,6 +405,7 @@ big_ldif() {
 
 test_kill_9_during_a_sync_leaves_the_previous_state_whole() {
 	ldap_setup
+	pam_service t "account required $MODULE conf=$CONF" "account required pam_permit.so"
 	assert_exit 0 actl sync
 	local before big pidf out i
 	before=$(dump)
@@ -422,7 +423,10 @@ test_kill_9_during_a_sync_leaves_the_previous_state_whole() {
 		sleep 0.05
 	done
 	grep -q applying "$out" || fail "no progress seen: $(cat "$out")"
+	# a login reads the registry while the sync holds its write transaction
+	OUT=$(pamrun t alice acct 2>&1) || true
 	kill -9 "$(cat "$pidf")"
+	assert_contains "$OUT" "acct: PAM_SUCCESS"
 	wait || true
 	assert_file_not_contains "$out" "duration:"
 	assert_eq "$(dump)" "$before"
