@@ -54,6 +54,13 @@ int isms_ldap_syncrepl(LDAP *ld, const struct isms_conf *conf, const char *base,
 		       const char **attrs, const char *cookie, const struct isms_syncrepl_ops *ops,
 		       struct isms_syncrepl_result *res, struct isms_err *err);
 
+/* Shared with ldap_syncrepl.c: an LDAP result code as "URI: what: cause
+ * (server's diagnostic)" with a negative errno; the next message of a search
+ * within [ldap] timeout. */
+int isms_ldap_fail(LDAP *ld, const struct isms_conf *conf, struct isms_err *err, int rc, const char *what);
+int isms_ldap_next_message(LDAP *ld, const struct isms_conf *conf, int msgid, LDAPMessage **ret,
+			   struct isms_err *err);
+
 /* entryUUID in its 16 raw bytes -> text form; out must hold 37 bytes. */
 int isms_ldap_uuid_text(const struct berval *raw, char out[37]);
 

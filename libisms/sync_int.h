@@ -1,4 +1,4 @@
-/* Internal to the sync (sync.c, sync_apply.c, sync_members.c): the state of
+/* Internal to the sync (sync_load.c, sync_apply.c, sync_members.c): the state of
  * one apply — the registry as loaded, the snapshot's indexes, the ids written. */
 #ifndef ISMS_SYNC_INT_H
 #define ISMS_SYNC_INT_H
@@ -63,6 +63,10 @@ struct apply {
 
 #define SMAP_IDX(p) ((size_t)(uintptr_t)(p))
 #define IDX_SMAP(i) ((void *)(uintptr_t)(i))
+
+/* sync_load.c: load the registry and the stored snapshot, index the new one. */
+int sync_load(struct apply *a);
+void sync_load_free(struct apply *a);
 
 int sync_apply_members(struct apply *a);
 int sync_apply_entries(struct apply *a);
