@@ -269,63 +269,134 @@ int isms_ldap_entry_read(LDAP *ld, LDAPMessage *msg, const struct isms_conf *con
 	return 0;
 }
 
-static int json_set_str(json_t *o, const char *k, const char *v)
+/* The stored form is written by hand (a sync serializes every entry to see
+ * what changed; building jansson objects for that costs more than the read)
+ * and read back with jansson. Keys in a fixed order, values JSON-escaped. */
+struct jbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void jb_put(struct jbuf *b, const char *s, size_t n)
 {
-	return v ? json_object_set_new(o, k, json_string(v)) : 0;
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
 }
 
-static int json_set_list(json_t *o, const char *k, char **l)
+static void jb_str(struct jbuf *b, const char *s)
 {
-	json_t *a;
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
 
-	if (!l || !l[0])
-		return 0;
-	a = json_array();
-	if (!a)
-		return -1;
-	for (; *l; l++)
-		if (json_array_append_new(a, json_string(*l)) < 0) {
-			json_decref(a);
-			return -1;
+	jb_put(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		jb_put(b, run, (size_t)(s - run));
+		if (c == '"' || c == '\\') {
+			esc[1] = (char)c;
+			jb_put(b, esc, 2);
+		} else {
+			jb_put(b, esc, 6);
 		}
-	return json_object_set_new(o, k, a);
+		run = s + 1;
+	}
+	jb_put(b, run, (size_t)(s - run));
+	jb_put(b, "\"", 1);
+}
+
+static void jb_key(struct jbuf *b, const char *k)
+{
+	if (b->len > 1)
+		jb_put(b, ",", 1);
+	jb_str(b, k);
+	jb_put(b, ":", 1);
+}
+
+static void jb_kstr(struct jbuf *b, const char *k, const char *v)
+{
+	if (!v)
+		return;
+	jb_key(b, k);
+	jb_str(b, v);
+}
+
+static void jb_knum(struct jbuf *b, const char *k, long long v)
+{
+	char n[32];
+
+	if (v < 0)
+		return;
+	jb_key(b, k);
+	jb_put(b, n, (size_t)snprintf(n, sizeof(n), "%lld", v));
+}
+
+static void jb_klist(struct jbuf *b, const char *k, char **l)
+{
+	if (!l || !l[0])
+		return;
+	jb_key(b, k);
+	jb_put(b, "[", 1);
+	for (size_t i = 0; l[i]; i++) {
+		if (i)
+			jb_put(b, ",", 1);
+		jb_str(b, l[i]);
+	}
+	jb_put(b, "]", 1);
 }
 
 char *isms_ldap_entry_to_json(const struct isms_ldap_entry *e)
 {
-	json_t *o = json_object();
-	char *s = NULL;
-	int r = 0;
+	struct jbuf b = { 0 };
 
-	if (!o)
-		return NULL;
-	r |= json_set_str(o, "name", e->name);
-	if (e->number >= 0)
-		r |= json_object_set_new(o, "number", json_integer(e->number));
+	jb_put(&b, "{", 1);
+	jb_kstr(&b, "name", e->name);
+	jb_knum(&b, "number", e->number);
 	if (e->kind == ISMS_LDAP_ACCOUNT) {
-		if (e->gid >= 0)
-			r |= json_object_set_new(o, "gid", json_integer(e->gid));
-		r |= json_set_str(o, "display", e->display);
-		r |= json_set_str(o, "mail", e->mail);
-		r |= json_set_str(o, "employee_no", e->employee_no);
-		r |= json_set_str(o, "manager_dn", e->manager_dn);
-		r |= json_set_str(o, "department", e->department);
-		r |= json_set_str(o, "title", e->title);
-		r |= json_set_str(o, "shell", e->shell);
-		r |= json_set_str(o, "home", e->home);
-		r |= json_set_str(o, "kind", e->kind_value);
-		r |= json_set_str(o, "locked_time", e->locked_time);
-		if (e->shadow_expire >= 0)
-			r |= json_object_set_new(o, "shadow_expire", json_integer(e->shadow_expire));
+		jb_knum(&b, "gid", e->gid);
+		jb_kstr(&b, "display", e->display);
+		jb_kstr(&b, "mail", e->mail);
+		jb_kstr(&b, "employee_no", e->employee_no);
+		jb_kstr(&b, "manager_dn", e->manager_dn);
+		jb_kstr(&b, "department", e->department);
+		jb_kstr(&b, "title", e->title);
+		jb_kstr(&b, "shell", e->shell);
+		jb_kstr(&b, "home", e->home);
+		jb_kstr(&b, "kind", e->kind_value);
+		jb_kstr(&b, "locked_time", e->locked_time);
+		jb_knum(&b, "shadow_expire", e->shadow_expire);
 	} else {
-		r |= json_set_list(o, "memberUid", e->member_uid);
-		r |= json_set_list(o, "member", e->member);
-		r |= json_set_list(o, "uniqueMember", e->unique_member);
+		jb_klist(&b, "memberUid", e->member_uid);
+		jb_klist(&b, "member", e->member);
+		jb_klist(&b, "uniqueMember", e->unique_member);
 	}
-	if (r == 0)
-		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	return s;
+	jb_put(&b, "}", 1);
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
 }
 
 static int json_get_str(json_t *o, const char *k, char **ret)
@@ -526,20 +597,38 @@ int isms_ldap_dn_rdn_value(const char *dn, char **ret)
 
 char *isms_ldap_dn_key(const char *dn)
 {
-	char *out = NULL, *s;
+	/* Case folded, no blanks around separators, hex escapes in lower case:
+	 * enough to match member values to entry DNs without parsing every DN
+	 * (ldap_dn_normalize costs more than reading the entry). */
+	char *out, *o;
+	bool esc = false;
 
 	if (!dn)
 		return NULL;
-	if (ldap_dn_normalize(dn, LDAP_DN_FORMAT_LDAP, &out, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS || !out) {
-		/* Not a valid DN: match it as written, case folded. */
-		s = strdup(dn);
-	} else {
-		s = strdup(out);
-		ldap_memfree(out);
+	out = malloc(strlen(dn) + 1);
+	if (!out)
+		return NULL;
+	o = out;
+	for (const char *p = dn; *p; p++) {
+		char c = (char)tolower((unsigned char)*p);
+
+		if (esc) {
+			*o++ = c;
+			esc = false;
+			continue;
+		}
+		if (c == '\\') {
+			esc = true;
+			*o++ = c;
+			continue;
+		}
+		if (c == ' ' && (o == out || strchr(",+=", o[-1]) || strchr(",+=", p[strspn(p, " ")]) ||
+				 !p[strspn(p, " ")]))
+			continue;
+		*o++ = c;
 	}
-	for (char *p = s; p && *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return s;
+	*o = '\0';
+	return out;
 }
 
 char *isms_ldap_filter_eq(const char *attr, const char *value)

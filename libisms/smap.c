@@ -20,10 +20,12 @@ static int smap_grow(struct isms_smap *m)
 	size_t cap = m->cap ? m->cap * 2 : 64;
 	const char **keys = calloc(cap, sizeof(*keys));
 	void **vals = calloc(cap, sizeof(*vals));
+	size_t *hashes = calloc(cap, sizeof(*hashes));
 
-	if (!keys || !vals) {
+	if (!keys || !vals || !hashes) {
 		free(keys);
 		free(vals);
+		free(hashes);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < m->cap; i++) {
@@ -31,27 +33,30 @@ static int smap_grow(struct isms_smap *m)
 
 		if (!m->keys[i])
 			continue;
-		for (j = smap_hash(m->keys[i]) & (cap - 1); keys[j]; j = (j + 1) & (cap - 1))
+		for (j = m->hashes[i] & (cap - 1); keys[j]; j = (j + 1) & (cap - 1))
 			;
 		keys[j] = m->keys[i];
 		vals[j] = m->vals[i];
+		hashes[j] = m->hashes[i];
 	}
 	free(m->keys);
 	free(m->vals);
+	free(m->hashes);
 	m->keys = keys;
 	m->vals = vals;
+	m->hashes = hashes;
 	m->cap = cap;
 	return 0;
 }
 
 int isms_smap_put(struct isms_smap *m, const char *key, void *val)
 {
-	size_t j;
+	size_t j, h = smap_hash(key);
 
 	if ((m->n + 1) * 2 > m->cap && smap_grow(m) < 0)
 		return -ENOMEM;
-	for (j = smap_hash(key) & (m->cap - 1); m->keys[j]; j = (j + 1) & (m->cap - 1)) {
-		if (strcmp(m->keys[j], key) == 0) {
+	for (j = h & (m->cap - 1); m->keys[j]; j = (j + 1) & (m->cap - 1)) {
+		if (m->hashes[j] == h && strcmp(m->keys[j], key) == 0) {
 			m->keys[j] = key;
 			m->vals[j] = val;
 			return 0;
@@ -59,16 +64,20 @@ int isms_smap_put(struct isms_smap *m, const char *key, void *val)
 	}
 	m->keys[j] = key;
 	m->vals[j] = val;
+	m->hashes[j] = h;
 	m->n++;
 	return 0;
 }
 
 void *isms_smap_get(const struct isms_smap *m, const char *key)
 {
+	size_t h;
+
 	if (!m->cap || !key)
 		return NULL;
-	for (size_t j = smap_hash(key) & (m->cap - 1); m->keys[j]; j = (j + 1) & (m->cap - 1))
-		if (strcmp(m->keys[j], key) == 0)
+	h = smap_hash(key);
+	for (size_t j = h & (m->cap - 1); m->keys[j]; j = (j + 1) & (m->cap - 1))
+		if (m->hashes[j] == h && strcmp(m->keys[j], key) == 0)
 			return m->vals[j];
 	return NULL;
 }
@@ -77,7 +86,9 @@ void isms_smap_free(struct isms_smap *m)
 {
 	free(m->keys);
 	free(m->vals);
+	free(m->hashes);
 	m->keys = NULL;
 	m->vals = NULL;
+	m->hashes = NULL;
 	m->cap = m->n = 0;
 }

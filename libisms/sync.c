@@ -303,7 +303,9 @@ static int read_incremental(LDAP *ld, struct isms_ctx *ctx, const struct isms_sy
 		json_decref(in);
 		return isms_err_set(err, -ENOMEM, "out of memory");
 	}
-	r = load_stored(ctx->reg, &stored, err);
+	/* Without a cookie the server sends everything: the stored snapshot is not needed. */
+	if (cookies)
+		r = load_stored(ctx->reg, &stored, err);
 	for (int k = 0; k < 2 && r == 0; k++) {
 		struct reader rd = { .conf = conf, .kind = k ? ISMS_LDAP_GROUP : ISMS_LDAP_ACCOUNT, .opts = opts };
 		struct isms_syncrepl_ops ops = { .entry = sync_entry, .uuid_set = sync_uuid, .arg = &rd };
@@ -427,6 +429,9 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 	if (r < 0)
 		goto done;
 
+	/* One transaction may write hundreds of thousands of rows: a larger page
+	 * cache keeps it from spilling to the WAL page by page (64 MiB, this run only). */
+	(void)isms_db_exec(ctx->reg, NULL, "PRAGMA cache_size = -65536", NULL);
 	r = isms_db_begin(ctx->reg, err);
 	if (r < 0)
 		goto done;

@@ -43,9 +43,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 5:
 		if (isms_ldap_entry_from_json("u", "dn", data[0] & 8 ? ISMS_LDAP_GROUP : ISMS_LDAP_ACCOUNT, s,
 					      &e) == 0) {
-			char *back = isms_ldap_entry_to_json(e);
+			struct isms_ldap_entry *e2 = NULL;
+			char *back = isms_ldap_entry_to_json(e), *again = NULL;
 
+			/* The stored form reads back to itself. */
+			if (!back || isms_ldap_entry_from_json("u", "dn", e->kind, back, &e2) < 0)
+				abort();
+			again = isms_ldap_entry_to_json(e2);
+			if (!again || strcmp(back, again) != 0)
+				abort();
+			free(again);
 			free(back);
+			isms_ldap_entry_free(e2);
 			isms_ldap_entry_free(e);
 		}
 		break;
