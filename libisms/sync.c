@@ -132,7 +132,9 @@ static int read_full(LDAP *ld, const struct isms_conf *conf, const struct isms_s
 	return 0;
 }
 
-/* The snapshot the last sync stored, for an incremental sync to change. */
+/* The snapshot the last sync stored, for an incremental sync to change. An
+ * unreadable row is -EBADMSG: the caller reads the directory in full rather
+ * than lose an unchanged entry (which would look like a departure). */
 static int load_stored(sqlite3 *reg, struct isms_snapshot *snap, struct isms_err *err)
 {
 	sqlite3_stmt *st = isms_db_query(reg, err, "SELECT uuid, kind, dn, data FROM ldap_entries", NULL);
@@ -141,22 +143,23 @@ static int load_stored(sqlite3 *reg, struct isms_snapshot *snap, struct isms_err
 	if (!st)
 		return err->code;
 	while ((r = isms_db_step(st, err)) == 1) {
-		struct isms_ldap_entry *e;
+		struct isms_ldap_entry *e = NULL;
 		const char *kind = (const char *)sqlite3_column_text(st, 1);
 
 		r = isms_ldap_entry_from_json((const char *)sqlite3_column_text(st, 0),
 					      (const char *)sqlite3_column_text(st, 2),
-					      strcmp(kind, "group") == 0 ? ISMS_LDAP_GROUP : ISMS_LDAP_ACCOUNT,
+					      kind && strcmp(kind, "group") == 0 ? ISMS_LDAP_GROUP : ISMS_LDAP_ACCOUNT,
 					      (const char *)sqlite3_column_text(st, 3), &e);
-		if (r == -EBADMSG)
-			continue;   /* unreadable row: the entry is read again as changed or dropped */
-		if (r < 0 || (r = isms_snapshot_add(snap, e)) < 0) {
-			if (r != -EBADMSG && e)
-				isms_ldap_entry_free(e);
+		if (r == 0)
+			r = isms_snapshot_add(snap, e);
+		if (r < 0) {
+			isms_ldap_entry_free(e);
 			break;
 		}
 	}
 	sqlite3_finalize(st);
+	if (r == -EBADMSG)
+		return isms_err_set(err, r, "stored snapshot unreadable");
 	return r < 0 ? (err->code ? r : isms_err_set(err, r, "stored snapshot: %s", strerror(-r))) : 0;
 }
 
@@ -402,10 +405,12 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 	if (!opts->full && isms_ldap_supports_control(ld, LDAP_CONTROL_SYNC)) {
 		cookies = last_cookies(ctx->reg, conf->ldap_uri);
 		r = read_incremental(ld, ctx, opts, cookies, &snap, &new_cookies, err);
-		if ((r == -ESTALE || r == -EOPNOTSUPP) && cookies) {
-			/* Too old for the server's history, or not its own: start over without a cookie. */
+		if ((r == -ESTALE || r == -EOPNOTSUPP || r == -EBADMSG) && cookies) {
+			/* Too old for the server's history, not its own, or nothing to apply it to:
+			 * start over without a cookie. */
 			isms_snapshot_free(&snap);
-			sum->fallback = strdup(r == -ESTALE ? "sync cookie stale" : "server refused the sync cookie");
+			sum->fallback = strdup(r == -ESTALE ? "sync cookie stale" :
+					       r == -EBADMSG ? "stored snapshot unreadable" : "server refused the sync cookie");
 			free(cookies);
 			cookies = NULL;
 			isms_err_clear(err);

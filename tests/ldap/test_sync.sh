@@ -244,6 +244,18 @@ test_cookie_the_server_refuses_falls_back_to_a_full_read() {
 	assert_eq "$(json_field "$OUT" mode)" incremental
 }
 
+test_unreadable_stored_snapshot_means_a_full_read_not_departures() {
+	SLAPD_MODULES=syncprov ldap_setup
+	assert_exit 0 actl sync
+	sql registry "UPDATE ldap_entries SET data = 'garbage' WHERE dn = 'uid=carol,$PEOPLE'"
+	assert_exit 0 actl --json sync
+	assert_eq "$(json_field "$OUT" fallback)" "stored snapshot unreadable"
+	assert_eq "$(json_field "$OUT" departed)" 0
+	assert_eq "$(status_of carol)" active
+	assert_exit 0 actl --json sync
+	assert_eq "$(json_field "$OUT" mode)" incremental
+}
+
 test_server_without_content_sync_gets_a_full_read() {
 	ldap_setup
 	assert_exit 0 actl sync
