@@ -8,8 +8,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "ldap_map.h"
 #include "util.h"
 
@@ -38,10 +36,11 @@ void isms_ldap_entry_free(struct isms_ldap_entry *e)
 	list_free(e->member_uid);
 	list_free(e->member);
 	list_free(e->unique_member);
+	free(e->stored);
 	free(e);
 }
 
-static struct isms_ldap_entry *entry_new(enum isms_ldap_kind kind)
+struct isms_ldap_entry *isms_ldap_entry_new(enum isms_ldap_kind kind)
 {
 	struct isms_ldap_entry *e = calloc(1, sizeof(*e));
 
@@ -218,7 +217,7 @@ static int attr_set(struct isms_ldap_entry *e, const struct isms_conf *conf, con
 int isms_ldap_entry_read(LDAP *ld, LDAPMessage *msg, const struct isms_conf *conf,
 			 enum isms_ldap_kind kind, struct isms_ldap_entry **ret)
 {
-	struct isms_ldap_entry *e = entry_new(kind);
+	struct isms_ldap_entry *e = isms_ldap_entry_new(kind);
 	BerElement *ber = NULL;
 	struct berval dn = { 0 }, attr, *vals = NULL;
 	int r = 0;
@@ -261,228 +260,6 @@ int isms_ldap_entry_read(LDAP *ld, LDAPMessage *msg, const struct isms_conf *con
 	ber_free(ber, 0);
 	if (r == 0 && (!e->uuid || !e->name || !*e->name))
 		r = -ENODATA;
-	if (r < 0) {
-		isms_ldap_entry_free(e);
-		return r;
-	}
-	*ret = e;
-	return 0;
-}
-
-/* The stored form is written by hand (a sync serializes every entry to see
- * what changed; building jansson objects for that costs more than the read)
- * and read back with jansson. Keys in a fixed order, values JSON-escaped. */
-struct jbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void jb_put(struct jbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void jb_str(struct jbuf *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	const char *run = s;
-
-	jb_put(b, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		jb_put(b, run, (size_t)(s - run));
-		if (c == '"' || c == '\\') {
-			esc[1] = (char)c;
-			jb_put(b, esc, 2);
-		} else {
-			jb_put(b, esc, 6);
-		}
-		run = s + 1;
-	}
-	jb_put(b, run, (size_t)(s - run));
-	jb_put(b, "\"", 1);
-}
-
-static void jb_key(struct jbuf *b, const char *k)
-{
-	if (b->len > 1)
-		jb_put(b, ",", 1);
-	jb_str(b, k);
-	jb_put(b, ":", 1);
-}
-
-static void jb_kstr(struct jbuf *b, const char *k, const char *v)
-{
-	if (!v)
-		return;
-	jb_key(b, k);
-	jb_str(b, v);
-}
-
-static void jb_knum(struct jbuf *b, const char *k, long long v)
-{
-	char n[32];
-
-	if (v < 0)
-		return;
-	jb_key(b, k);
-	jb_put(b, n, (size_t)snprintf(n, sizeof(n), "%lld", v));
-}
-
-static void jb_klist(struct jbuf *b, const char *k, char **l)
-{
-	if (!l || !l[0])
-		return;
-	jb_key(b, k);
-	jb_put(b, "[", 1);
-	for (size_t i = 0; l[i]; i++) {
-		if (i)
-			jb_put(b, ",", 1);
-		jb_str(b, l[i]);
-	}
-	jb_put(b, "]", 1);
-}
-
-char *isms_ldap_entry_to_json(const struct isms_ldap_entry *e)
-{
-	struct jbuf b = { 0 };
-
-	jb_put(&b, "{", 1);
-	jb_kstr(&b, "name", e->name);
-	jb_knum(&b, "number", e->number);
-	if (e->kind == ISMS_LDAP_ACCOUNT) {
-		jb_knum(&b, "gid", e->gid);
-		jb_kstr(&b, "display", e->display);
-		jb_kstr(&b, "mail", e->mail);
-		jb_kstr(&b, "employee_no", e->employee_no);
-		jb_kstr(&b, "manager_dn", e->manager_dn);
-		jb_kstr(&b, "department", e->department);
-		jb_kstr(&b, "title", e->title);
-		jb_kstr(&b, "shell", e->shell);
-		jb_kstr(&b, "home", e->home);
-		jb_kstr(&b, "kind", e->kind_value);
-		jb_kstr(&b, "locked_time", e->locked_time);
-		jb_knum(&b, "shadow_expire", e->shadow_expire);
-	} else {
-		jb_klist(&b, "memberUid", e->member_uid);
-		jb_klist(&b, "member", e->member);
-		jb_klist(&b, "uniqueMember", e->unique_member);
-	}
-	jb_put(&b, "}", 1);
-	if (b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p;
-}
-
-static int json_get_str(json_t *o, const char *k, char **ret)
-{
-	json_t *v = json_object_get(o, k);
-
-	if (!json_is_string(v))
-		return 0;
-	*ret = strdup(json_string_value(v));
-	return *ret ? 0 : -ENOMEM;
-}
-
-static int json_get_list(json_t *o, const char *k, char ***ret)
-{
-	json_t *a = json_object_get(o, k), *v;
-	size_t i, n = 0;
-	char **l;
-
-	if (!json_is_array(a))
-		return 0;
-	l = calloc(json_array_size(a) + 1, sizeof(*l));
-	if (!l)
-		return -ENOMEM;
-	json_array_foreach(a, i, v) {
-		if (!json_is_string(v))
-			continue;
-		l[n] = strdup(json_string_value(v));
-		if (!l[n]) {
-			list_free(l);
-			return -ENOMEM;
-		}
-		n++;
-	}
-	*ret = l;
-	return 0;
-}
-
-static long long json_get_num(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-
-	return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
-}
-
-int isms_ldap_entry_from_json(const char *uuid, const char *dn, enum isms_ldap_kind kind,
-			      const char *json, struct isms_ldap_entry **ret)
-{
-	struct isms_ldap_entry *e = entry_new(kind);
-	json_t *o;
-	int r = 0;
-
-	if (!e)
-		return -ENOMEM;
-	o = json_loads(json, 0, NULL);
-	if (!json_is_object(o)) {
-		json_decref(o);
-		isms_ldap_entry_free(e);
-		return -EBADMSG;
-	}
-	e->uuid = strdup(uuid);
-	e->dn = strdup(dn);
-	if (!e->uuid || !e->dn)
-		r = -ENOMEM;
-	r = r ? r : json_get_str(o, "name", &e->name);
-	e->number = json_get_num(o, "number");
-	if (kind == ISMS_LDAP_ACCOUNT) {
-		e->gid = json_get_num(o, "gid");
-		e->shadow_expire = json_get_num(o, "shadow_expire");
-		r = r ? r : json_get_str(o, "display", &e->display);
-		r = r ? r : json_get_str(o, "mail", &e->mail);
-		r = r ? r : json_get_str(o, "employee_no", &e->employee_no);
-		r = r ? r : json_get_str(o, "manager_dn", &e->manager_dn);
-		r = r ? r : json_get_str(o, "department", &e->department);
-		r = r ? r : json_get_str(o, "title", &e->title);
-		r = r ? r : json_get_str(o, "shell", &e->shell);
-		r = r ? r : json_get_str(o, "home", &e->home);
-		r = r ? r : json_get_str(o, "kind", &e->kind_value);
-		r = r ? r : json_get_str(o, "locked_time", &e->locked_time);
-	} else {
-		r = r ? r : json_get_list(o, "memberUid", &e->member_uid);
-		r = r ? r : json_get_list(o, "member", &e->member);
-		r = r ? r : json_get_list(o, "uniqueMember", &e->unique_member);
-	}
-	json_decref(o);
-	if (r == 0 && !e->name)
-		r = -EBADMSG;
 	if (r < 0) {
 		isms_ldap_entry_free(e);
 		return r;
@@ -638,7 +415,8 @@ char *isms_ldap_filter_eq(const char *attr, const char *value)
 
 	if (ldap_bv2escaped_filter_value(&in, &esc) != 0)
 		return NULL;
-	if (asprintf(&s, "(%s=%s)", attr, esc.bv_val) < 0)
+	/* An empty value escapes to no buffer at all. */
+	if (asprintf(&s, "(%s=%s)", attr, esc.bv_val ? esc.bv_val : "") < 0)
 		s = NULL;
 	ldap_memfree(esc.bv_val);
 	return s;

@@ -38,8 +38,11 @@ struct isms_ldap_entry {
 	char **member_uid;
 	char **member;
 	char **unique_member;
+	char *stored;           /* the stored form, when read from it (saves writing it again) */
 };
 
+/* An empty entry (numbers -1), or NULL. */
+struct isms_ldap_entry *isms_ldap_entry_new(enum isms_ldap_kind kind);
 void isms_ldap_entry_free(struct isms_ldap_entry *e);
 
 /* The attributes to request for accounts or groups (NULL-terminated, static
@@ -52,7 +55,8 @@ const char **isms_ldap_attrs(const struct isms_conf *conf, enum isms_ldap_kind k
 int isms_ldap_entry_read(LDAP *ld, LDAPMessage *msg, const struct isms_conf *conf,
 			 enum isms_ldap_kind kind, struct isms_ldap_entry **ret);
 
-/* The stored form (JSON text) and back. */
+/* The stored form (JSON text, ldap_stored.c) and back. Reading accepts exactly
+ * what writing produces: an object of strings, whole numbers and string lists. */
 char *isms_ldap_entry_to_json(const struct isms_ldap_entry *e);
 int isms_ldap_entry_from_json(const char *uuid, const char *dn, enum isms_ldap_kind kind,
 			      const char *json, struct isms_ldap_entry **ret);

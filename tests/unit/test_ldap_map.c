@@ -130,12 +130,26 @@ static void test_stored_form_round_trips(void **state)
 	assert_int_equal(e->number, 10002);
 	assert_int_equal(e->shadow_expire, 1);
 	assert_null(e->mail);
+	free(e->stored);   /* written afresh */
+	e->stored = NULL;
 	back = isms_ldap_entry_to_json(e);
 	assert_string_equal(back, json);
 	free(back);
 	isms_ldap_entry_free(e);
 	assert_int_equal(isms_ldap_entry_from_json("u", "dn", ISMS_LDAP_GROUP, "[1]", &e), -EBADMSG);
 	assert_int_equal(isms_ldap_entry_from_json("u", "dn", ISMS_LDAP_GROUP, "{}", &e), -EBADMSG);
+	assert_int_equal(isms_ldap_entry_from_json("u", "dn", ISMS_LDAP_GROUP, "{\"name\":\"a\",}", &e), -EBADMSG);
+	assert_int_equal(isms_ldap_entry_from_json("u", "dn", ISMS_LDAP_GROUP, "{\"name\":\"a\"} x", &e), -EBADMSG);
+	assert_int_equal(isms_ldap_entry_from_json("u", "dn", ISMS_LDAP_GROUP, "{\"name\":\"a\\u0000\"}", &e), -EBADMSG);
+	assert_int_equal(isms_ldap_entry_from_json("u", "dn", ISMS_LDAP_GROUP, "{\"name\":\"a\",\"x\":1}", &e), -EBADMSG);
+	assert_int_equal(isms_ldap_entry_from_json("u", "dn", ISMS_LDAP_GROUP, "{\"name\":\"a\",\"number\":1.5}", &e), -EBADMSG);
+	/* escapes, a surrogate pair, a list */
+	assert_int_equal(isms_ldap_entry_from_json("u", "dn", ISMS_LDAP_GROUP,
+		"{ \"name\" : \"q\\\"\\\\\\u00e9\\ud83d\\ude00\", \"memberUid\":[\"a\", \"b\"] }", &e), 0);
+	assert_string_equal(e->name, "q\"\\\xc3\xa9\xf0\x9f\x98\x80");
+	assert_string_equal(e->member_uid[1], "b");
+	assert_null(e->member_uid[2]);
+	isms_ldap_entry_free(e);
 }
 
 int main(void)
