@@ -18,6 +18,7 @@ extern const struct isms_migration isms_registry_migrations[], isms_state_migrat
 extern const size_t isms_registry_migrations_count, isms_state_migrations_count;
 
 #define BUSY_TIMEOUT_MS 5000
+#define LOGIN_CHECKPOINT_FRAMES 64
 
 const char *isms_store_name(enum isms_store kind)
 {
@@ -70,6 +71,21 @@ int isms_db_errno(int rc)
 	default:
 		return -EIO;
 	}
+}
+
+/* After a login's commit: once the WAL holds a few dozen frames, copy them
+ * into the database and truncate the WAL, so the next process has little to
+ * read back. Skipped (without waiting) while another login holds the store:
+ * a later one does it. */
+static int login_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)arg;
+	if (frames >= LOGIN_CHECKPOINT_FRAMES) {
+		(void)sqlite3_busy_timeout(db, 0);
+		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		(void)sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	}
+	return SQLITE_OK;
 }
 
 static int db_fail(sqlite3 *db, struct isms_err *err, int rc, const char *what)
@@ -204,6 +220,17 @@ int isms_db_open(const char *path, enum isms_store kind, unsigned flags,
 	}
 	(void)sqlite3_extended_result_codes(db, 1);
 	(void)sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	if (flags & ISMS_DB_LOGIN) {
+		/* A login opens and closes the stores every time. Closing must not
+		 * checkpoint (two fsyncs) or unlink the WAL, and the WAL must stay short,
+		 * because the first open in each new process reads all of it back. */
+		int persist = 1;
+
+		(void)sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+		(void)sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+		if (!ro)
+			(void)sqlite3_wal_hook(db, login_wal_hook, NULL);
+	}
 	rc = sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	if (rc == SQLITE_OK && !ro)
 		rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL",
@@ -219,6 +246,14 @@ int isms_db_open(const char *path, enum isms_store kind, unsigned flags,
 			goto fail;
 	}
 	ver = isms_db_user_version(db);
+	if (ver > isms_db_latest_version(kind)) {
+		/* "run init" would be the wrong advice: init must never downgrade a store. */
+		r = isms_err_set(err, -EPROTO,
+				 "%s store %s has schema version %d, newer than this program (%d); "
+				 "install the matching pam_isms version",
+				 isms_store_name(kind), path, ver, isms_db_latest_version(kind));
+		goto fail;
+	}
 	if (ver != isms_db_latest_version(kind)) {
 		r = isms_err_set(err, ver < 0 ? -EBADMSG : -EPROTO,
 				 "%s store %s: %s (schema version %d, expected %d); run 'accessctl init'",
@@ -236,14 +271,8 @@ fail:
 
 void isms_db_close(sqlite3 *db)
 {
-	sqlite3_stmt *st;
-
-	if (!db)
-		return;
-	/* Statements kept by the _cached helpers. */
-	while ((st = sqlite3_next_stmt(db, NULL)))
-		sqlite3_finalize(st);
-	sqlite3_close_v2(db);
+	if (db)
+		sqlite3_close_v2(db);
 }
 
 int isms_db_integrity(sqlite3 *db, struct isms_err *err)
@@ -266,7 +295,7 @@ int isms_db_integrity(sqlite3 *db, struct isms_err *err)
 	return r;
 }
 
-static int db_bind(sqlite3 *db, sqlite3_stmt *st, struct isms_err *err, const char *fmt, va_list ap)
+static int db_vbind(sqlite3_stmt *st, struct isms_err *err, const char *fmt, va_list ap)
 {
 	int rc = SQLITE_OK, i = 1;
 
@@ -293,7 +322,7 @@ static int db_bind(sqlite3 *db, sqlite3_stmt *st, struct isms_err *err, const ch
 			rc = SQLITE_MISUSE;
 		}
 		if (rc != SQLITE_OK)
-			return db_fail(db, err, rc, "bind");
+			return db_fail(sqlite3_db_handle(st), err, rc, "bind");
 	}
 	return 0;
 }
@@ -309,81 +338,24 @@ static sqlite3_stmt *db_vquery(sqlite3 *db, struct isms_err *err, const char *sq
 		(void)db_fail(db, err, rc, "prepare");
 		return NULL;
 	}
-	if (db_bind(db, st, err, fmt, ap) < 0) {
+	if (db_vbind(st, err, fmt, ap) < 0) {
 		sqlite3_finalize(st);
 		return NULL;
 	}
 	return st;
 }
 
-/* A kept statement for this SQL that is not in use, or a new kept one. Kept
- * statements live until isms_db_close finalizes them. */
-static sqlite3_stmt *db_vquery_cached(sqlite3 *db, struct isms_err *err, const char *sql,
-				      const char *fmt, va_list ap)
+int isms_db_rebind(sqlite3_stmt *st, struct isms_err *err, const char *fmt, ...)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	for (st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st))
-		if (!sqlite3_stmt_busy(st) && strcmp(sqlite3_sql(st), sql) == 0)
-			break;
-	if (st) {
-		(void)sqlite3_reset(st);
-		(void)sqlite3_clear_bindings(st);
-	} else {
-		rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
-		if (rc != SQLITE_OK) {
-			(void)db_fail(db, err, rc, "prepare");
-			return NULL;
-		}
-	}
-	if (db_bind(db, st, err, fmt, ap) < 0) {
-		(void)sqlite3_reset(st);
-		return NULL;
-	}
-	return st;
-}
-
-sqlite3_stmt *isms_db_query_cached(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...)
-{
-	sqlite3_stmt *st;
 	va_list ap;
+	int r;
 
+	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st);
 	va_start(ap, fmt);
-	st = db_vquery_cached(db, err, sql, fmt, ap);
+	r = db_vbind(st, err, fmt, ap);
 	va_end(ap);
-	return st;
-}
-
-void isms_db_release(sqlite3_stmt *st)
-{
-	if (st) {
-		(void)sqlite3_reset(st);
-		(void)sqlite3_clear_bindings(st);
-	}
-}
-
-int isms_db_exec_cached(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...)
-{
-	sqlite3_stmt *st;
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	st = db_vquery_cached(db, err, sql, fmt, ap);
-	va_end(ap);
-	if (!st)
-		return err ? err->code : -EIO;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		;
-	if (rc != SQLITE_DONE) {
-		int r = db_fail(db, err, rc, "statement");
-
-		isms_db_release(st);
-		return r;
-	}
-	isms_db_release(st);
-	return 0;
+	return r;
 }
 
 sqlite3_stmt *isms_db_query(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...)

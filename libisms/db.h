@@ -15,6 +15,7 @@ enum {
 	ISMS_DB_READONLY = 1 << 0, /* open read-only; the schema must already be current */
 	ISMS_DB_CREATE   = 1 << 1, /* create if missing and apply pending migrations */
 	ISMS_DB_MIGRATE  = 1 << 2, /* apply pending migrations to an existing store */
+	ISMS_DB_LOGIN    = 1 << 3, /* opened for one login: cheap to close (see db.c) */
 };
 
 /* Open a store: permission checks on the file and its directory, WAL mode,
@@ -44,13 +45,9 @@ sqlite3_stmt *isms_db_query(sqlite3 *db, struct isms_err *err, const char *sql,
  * (-EBUSY when the store is locked, -EEXIST on a constraint violation). */
 int isms_db_exec(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...);
 
-/* The same for statements run many times in one loop (a sync writing 100,000
- * rows): prepared once per connection and kept until isms_db_close. A cached
- * query is given back with isms_db_release, never sqlite3_finalize. */
-int isms_db_exec_cached(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...);
-sqlite3_stmt *isms_db_query_cached(sqlite3 *db, struct isms_err *err, const char *sql,
-				   const char *fmt, ...);
-void isms_db_release(sqlite3_stmt *st);
+/* Reset a statement from isms_db_query and bind new arguments (same fmt rules), so
+ * bulk work (review snapshots) prepares once and runs many times. */
+int isms_db_rebind(sqlite3_stmt *st, struct isms_err *err, const char *fmt, ...);
 
 /* Step one row of a query: 1 row, 0 done, negative on error (statement kept). */
 int isms_db_step(sqlite3_stmt *st, struct isms_err *err);

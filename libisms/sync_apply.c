@@ -61,7 +61,7 @@ static int groups_remove(struct apply *a)
 
 		if (!rg->uuid || isms_smap_get(&a->snap_uuid, rg->uuid))
 			continue;
-		r = isms_db_exec_cached(a->ctx->reg, a->err, "DELETE FROM groups WHERE id = ? AND source = 'ldap'", "i",
+		r = SYNC_EXEC(a, "DELETE FROM groups WHERE id = ? AND source = 'ldap'", "i",
 				 rg->id);
 		if (r < 0)
 			return r;
@@ -93,8 +93,7 @@ static int group_write(struct apply *a, size_t i)
 			rg = byname;   /* a local group the directory now provides */
 	}
 	if (!rg) {
-		r = isms_db_exec_cached(a->ctx->reg, a->err,
-				 "INSERT INTO groups (name, gid, source, source_uuid, dn, privileged, created_at, updated_at)"
+		r = SYNC_EXEC(a, "INSERT INTO groups (name, gid, source, source_uuid, dn, privileged, created_at, updated_at)"
 				 " VALUES (?, ?, 'ldap', ?, ?, ?, ?, ?)",
 				 "ssssiii", e->name, num(nb, sizeof(nb), e->number), e->uuid, e->dn, (int64_t)priv,
 				 a->now, a->now);
@@ -108,8 +107,7 @@ static int group_write(struct apply *a, size_t i)
 	if (rg->uuid && strcmp(rg->name, e->name) == 0 && rg->gid == e->number && rg->dn &&
 	    strcmp(rg->dn, e->dn) == 0 && rg->privileged == priv)
 		return 0;
-	r = isms_db_exec_cached(a->ctx->reg, a->err,
-			 "UPDATE groups SET name = ?, gid = ?, source = 'ldap', source_uuid = ?, dn = ?,"
+	r = SYNC_EXEC(a, "UPDATE groups SET name = ?, gid = ?, source = 'ldap', source_uuid = ?, dn = ?,"
 			 " privileged = ?, updated_at = ? WHERE id = ?",
 			 "ssssiii", e->name, num(nb, sizeof(nb), e->number), e->uuid, e->dn, (int64_t)priv, a->now,
 			 rg->id);
@@ -144,8 +142,7 @@ static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_
 		if (mi)
 			manager_no = a->snap->accounts[mi - 1]->employee_no;
 	}
-	r = isms_db_exec_cached(a->ctx->reg, a->err,
-			 "INSERT INTO people (employee_no, name, email, manager_no, department, title, status,"
+	r = SYNC_EXEC(a, "INSERT INTO people (employee_no, name, email, manager_no, department, title, status,"
 			 " source, source_uuid, created_at, updated_at)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', 'ldap',"
 			 " (SELECT CASE WHEN EXISTS (SELECT 1 FROM people WHERE source_uuid = ?7) THEN NULL ELSE ?7 END),"
@@ -160,14 +157,13 @@ static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_
 			 e->department, e->title, e->uuid, a->now);
 	if (r < 0)
 		return r;
-	st = isms_db_query_cached(a->ctx->reg, a->err, "SELECT id FROM people WHERE employee_no = ?", "s",
-				  e->employee_no);
+	st = SYNC_QUERY(a, "SELECT id FROM people WHERE employee_no = ?", "s", e->employee_no);
 	if (!st)
 		return a->err->code;
 	r = isms_db_step(st, a->err);
 	if (r == 1)
 		*ret_id = sqlite3_column_int64(st, 0);
-	isms_db_release(st);
+	(void)sqlite3_reset(st);
 	return r < 0 ? r : 0;
 }
 
@@ -182,9 +178,8 @@ static int uid_check(struct apply *a, const struct isms_ldap_entry *e, const cha
 	*ret_held = false;
 	if (e->number < 0)
 		return 0;
-	st = isms_db_query_cached(a->ctx->reg, a->err,
-				  "SELECT account_name, employee_no FROM uid_history WHERE uid = ?", "s",
-				  num(nb, sizeof(nb), e->number));
+	st = SYNC_QUERY(a, "SELECT account_name, employee_no FROM uid_history WHERE uid = ?", "s",
+			num(nb, sizeof(nb), e->number));
 	if (!st)
 		return a->err->code;
 	r = isms_db_step(st, a->err);
@@ -199,17 +194,15 @@ static int uid_check(struct apply *a, const struct isms_ldap_entry *e, const cha
 			(void)snprintf(why, whylen, "uid %lld reused: first held by %s", e->number, first ? first : "?");
 		}
 	}
-	isms_db_release(st);
+	(void)sqlite3_reset(st);
 	if (r < 0)
 		return r;
 	if (r == 0)
-		r = isms_db_exec_cached(a->ctx->reg, a->err,
-				 "INSERT INTO uid_history (uid, account_name, employee_no, first_seen_at) VALUES (?, ?, ?, ?)",
+		r = SYNC_EXEC(a, "INSERT INTO uid_history (uid, account_name, employee_no, first_seen_at) VALUES (?, ?, ?, ?)",
 				 "sssi", nb, e->name, e->employee_no, a->now);
 	else if (old_name && strcmp(old_name, e->name) != 0 && !*ret_held)
 		/* A rename keeps the identity: the history follows the new name. */
-		r = isms_db_exec_cached(a->ctx->reg, a->err,
-				 "UPDATE uid_history SET account_name = ? WHERE uid = ? AND account_name = ?", "sss",
+		r = SYNC_EXEC(a, "UPDATE uid_history SET account_name = ? WHERE uid = ? AND account_name = ?", "sss",
 				 e->name, nb, old_name);
 	return r < 0 ? r : 0;
 }
@@ -263,8 +256,7 @@ static int account_write(struct apply *a, size_t i, bool existing_pass)
 	if (ra && strcmp(ra->status, "revoked") == 0)
 		status = "revoked";   /* only a restore undoes a revocation */
 	if (!ra) {
-		r = isms_db_exec_cached(a->ctx->reg, a->err,
-				 "INSERT INTO accounts (name, uid, gid, person_id, kind, source, source_uuid, dn, status,"
+		r = SYNC_EXEC(a, "INSERT INTO accounts (name, uid, gid, person_id, kind, source, source_uuid, dn, status,"
 				 " status_reason, shell, home, created_at, updated_at)"
 				 " VALUES (?, ?, ?, ?, ?, 'ldap', ?, ?, ?, ?, ?, ?, ?, ?)",
 				 "sssssssssssii", e->name, num(nb, sizeof(nb), e->number), num(gb, sizeof(gb), e->gid),
@@ -277,8 +269,7 @@ static int account_write(struct apply *a, size_t i, bool existing_pass)
 		if (isms_sync_note(a->sum, "added", e->name, e->dn, e->employee_no) < 0)
 			return oom(a);
 	} else {
-		r = isms_db_exec_cached(a->ctx->reg, a->err,
-				 "UPDATE accounts SET name = ?, uid = ?, gid = ?, person_id = ?, kind = ?, source = 'ldap',"
+		r = SYNC_EXEC(a, "UPDATE accounts SET name = ?, uid = ?, gid = ?, person_id = ?, kind = ?, source = 'ldap',"
 				 " source_uuid = ?, dn = ?, status = ?,"
 				 " status_reason = CASE WHEN status = 'revoked' THEN status_reason ELSE ? END,"
 				 " shell = ?, home = ?, updated_at = ?"
@@ -403,12 +394,10 @@ static int account_depart(struct apply *a, struct reg_account *ra)
 		free(emp);
 		return oom(a);
 	}
-	r = isms_db_exec_cached(a->ctx->reg, a->err,
-			 "UPDATE accounts SET status = 'departed', status_reason = 'entry removed from the directory',"
+	r = SYNC_EXEC(a, "UPDATE accounts SET status = 'departed', status_reason = 'entry removed from the directory',"
 			 " updated_at = ? WHERE id = ?", "ii", a->now, ra->id);
 	if (r == 0)
-		r = isms_db_exec_cached(a->ctx->reg, a->err,
-				 "INSERT INTO revocation_actions (account_name, employee_no, trigger, reason, step, status,"
+		r = SYNC_EXEC(a, "INSERT INTO revocation_actions (account_name, employee_no, trigger, reason, step, status,"
 				 " detail, created_at, done_at) VALUES (?, ?, 'sync', 'departed from the directory',"
 				 " 'registry', 'done', ?, ?, ?)", "sssii", ra->name, emp, detail, a->now, a->now);
 	if (r == 0) {
@@ -443,14 +432,12 @@ static int accounts_depart(struct apply *a)
 				    " check [ldap] base and filters, or run again with --force",
 				    a->sum->departed, a->active_before, a->conf->ldap_max_removals);
 	/* A person has left when every account they own has. */
-	r = isms_db_exec_cached(a->ctx->reg, a->err,
-			 "UPDATE people SET status = 'departed', updated_at = ?1 WHERE source = 'ldap' AND status = 'active'"
+	r = SYNC_EXEC(a, "UPDATE people SET status = 'departed', updated_at = ?1 WHERE source = 'ldap' AND status = 'active'"
 			 " AND EXISTS (SELECT 1 FROM accounts WHERE person_id = people.id)"
 			 " AND NOT EXISTS (SELECT 1 FROM accounts WHERE person_id = people.id"
 			 " AND status NOT IN ('departed', 'revoked'))", "i", a->now);
 	if (r == 0)
-		r = isms_db_exec_cached(a->ctx->reg, a->err,
-				 "UPDATE people SET status = 'active', updated_at = ?1 WHERE source = 'ldap' AND status = 'departed'"
+		r = SYNC_EXEC(a, "UPDATE people SET status = 'active', updated_at = ?1 WHERE source = 'ldap' AND status = 'departed'"
 				 " AND terminated_at IS NULL AND EXISTS (SELECT 1 FROM accounts WHERE person_id = people.id"
 				 " AND status IN ('active', 'locked', 'held'))", "i", a->now);
 	return r;
@@ -496,6 +483,7 @@ int isms_sync_apply(struct isms_ctx *ctx, LDAP *ld, const struct isms_snapshot *
 		progress(&a, "applying", total, total);
 	sum->accounts = (long long)snap->naccounts;
 	sum->groups_total = (long long)snap->ngroups;
+	sync_kept_free(&a);
 	sync_load_free(&a);
 	return r;
 }

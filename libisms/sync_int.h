@@ -3,6 +3,7 @@
 #ifndef ISMS_SYNC_INT_H
 #define ISMS_SYNC_INT_H
 
+#include "db.h"
 #include "smap.h"
 #include "sync.h"
 
@@ -59,7 +60,32 @@ struct apply {
 	struct isms_smap changed_dn;    /* DN keys of account entries added, changed or gone */
 	int64_t *acc_id, *grp_id;       /* registry ids (0: not written) */
 	long long active_before;        /* directory accounts not departed/revoked before */
+
+	/* Statements prepared once and rebound for every row (see SYNC_QUERY). */
+	struct { const char *sql; sqlite3_stmt *st; } kept[32];
+	size_t nkept;
 };
+
+/* The slot of a kept statement for this SQL text (compared by address: each
+ * call site's literal), or NULL when all are taken. */
+sqlite3_stmt **sync_slot(struct apply *a, const char *sql);
+/* Step a kept statement to its end and reset it: 0 or negative errno. */
+int sync_run(struct apply *a, sqlite3_stmt *st);
+void sync_kept_free(struct apply *a);
+
+/* A statement run once per row of a 100,000-row sync: prepared the first time
+ * with isms_db_query, rebound with isms_db_rebind after. Reset it when done
+ * reading (sqlite3_reset), or run it with SYNC_EXEC. */
+#define SYNC_QUERY(a, sql, fmt, ...) ({ \
+	sqlite3_stmt **s_ = sync_slot((a), (sql)), *r_ = NULL; \
+	if (!s_) \
+		(void)isms_err_set((a)->err, -ENOMEM, "too many kept statements"); \
+	else if (*s_) \
+		r_ = isms_db_rebind(*s_, (a)->err, fmt, __VA_ARGS__) < 0 ? NULL : *s_; \
+	else \
+		r_ = *s_ = isms_db_query((a)->ctx->reg, (a)->err, (sql), fmt, __VA_ARGS__); \
+	r_; })
+#define SYNC_EXEC(a, sql, fmt, ...) sync_run((a), SYNC_QUERY(a, sql, fmt, __VA_ARGS__))
 
 #define SMAP_IDX(p) ((size_t)(uintptr_t)(p))
 #define IDX_SMAP(i) ((void *)(uintptr_t)(i))

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "ldap_map.h"
 #include "sync_int.h"
+#include "util.h"
 
 static int oom(struct apply *a)
 {
@@ -249,6 +250,37 @@ static int index_snapshot(struct apply *a)
 			return oom(a);
 	}
 	return 0;
+}
+
+sqlite3_stmt **sync_slot(struct apply *a, const char *sql)
+{
+	for (size_t i = 0; i < a->nkept; i++)
+		if (a->kept[i].sql == sql)
+			return &a->kept[i].st;
+	if (a->nkept == ISMS_ARRAY_SIZE(a->kept))
+		return NULL;
+	a->kept[a->nkept].sql = sql;
+	a->kept[a->nkept].st = NULL;
+	return &a->kept[a->nkept++].st;
+}
+
+int sync_run(struct apply *a, sqlite3_stmt *st)
+{
+	int r;
+
+	if (!st)
+		return a->err->code ? a->err->code : -EIO;
+	while ((r = isms_db_step(st, a->err)) == 1)
+		;
+	(void)sqlite3_reset(st);
+	return r;
+}
+
+void sync_kept_free(struct apply *a)
+{
+	for (size_t i = 0; i < a->nkept; i++)
+		sqlite3_finalize(a->kept[i].st);
+	a->nkept = 0;
 }
 
 int sync_load(struct apply *a)

@@ -192,12 +192,11 @@ static int membership_put(struct apply *a, struct isms_smap *m, int64_t acc, int
 		a->sum->memberships_total++;
 		if (same_text(x->path, path) && same_text(x->attr, attr))
 			return 0;
-		return isms_db_exec_cached(a->ctx->reg, a->err, "UPDATE memberships SET path = ?, attr = ? WHERE id = ?",
+		return SYNC_EXEC(a, "UPDATE memberships SET path = ?, attr = ? WHERE id = ?",
 				    "ssi", path, attr, x->id);
 	}
 	(void)snprintf(vb, sizeof(vb), "%" PRId64, via);
-	r = isms_db_exec_cached(a->ctx->reg, a->err,
-			 "INSERT INTO memberships (account_id, group_id, via_id, path, source, attr)"
+	r = SYNC_EXEC(a, "INSERT INTO memberships (account_id, group_id, via_id, path, source, attr)"
 			 " VALUES (?, ?, ?, ?, 'ldap', ?)", "iisss", acc, grp, via ? vb : NULL, path, attr);
 	if (r < 0)
 		return r;
@@ -287,8 +286,7 @@ static int nesting_apply(struct apply *a, struct direct *dir)
 				continue;
 			(void)snprintf(key, sizeof(key), "%" PRId64 ":%" PRId64, a->grp_id[g],
 				       a->grp_id[dir[g].child[k]]);
-			r = isms_db_exec_cached(a->ctx->reg, a->err,
-					 "INSERT OR IGNORE INTO group_nesting (parent_id, child_id) VALUES (?, ?)", "ii",
+			r = SYNC_EXEC(a, "INSERT OR IGNORE INTO group_nesting (parent_id, child_id) VALUES (?, ?)", "ii",
 					 a->grp_id[g], a->grp_id[dir[g].child[k]]);
 			if (r == 0) {
 				char *kk = strdup(key);
@@ -311,8 +309,7 @@ static int nesting_apply(struct apply *a, struct direct *dir)
 		r = 0;
 		(void)snprintf(key, sizeof(key), "%" PRId64 ":%" PRId64, p, c);
 		if (!isms_smap_get(&want, key))
-			r = isms_db_exec_cached(a->ctx->reg, a->err,
-					 "DELETE FROM group_nesting WHERE parent_id = ? AND child_id = ?", "ii", p, c);
+			r = SYNC_EXEC(a, "DELETE FROM group_nesting WHERE parent_id = ? AND child_id = ?", "ii", p, c);
 	}
 	sqlite3_finalize(st);
 	for (size_t i = 0; i < want.cap; i++)
@@ -346,7 +343,7 @@ int sync_apply_members(struct apply *a)
 	for (size_t i = 0; i < nex && r == 0; i++) {
 		if (ex[i].seen)
 			continue;
-		r = isms_db_exec_cached(a->ctx->reg, a->err, "DELETE FROM memberships WHERE id = ?", "i", ex[i].id);
+		r = SYNC_EXEC(a, "DELETE FROM memberships WHERE id = ?", "i", ex[i].id);
 		a->sum->memberships_removed++;
 	}
 	if (r == 0)
@@ -390,15 +387,14 @@ int sync_apply_entries(struct apply *a)
 
 			if (se && strcmp(se->data, json[i]) == 0 && strcmp(se->dn, es[i]->dn) == 0)
 				continue;
-			r = isms_db_exec_cached(a->ctx->reg, a->err,
-					 "INSERT OR REPLACE INTO ldap_entries (uuid, kind, dn, data) VALUES (?, ?, ?, ?)",
+			r = SYNC_EXEC(a, "INSERT OR REPLACE INTO ldap_entries (uuid, kind, dn, data) VALUES (?, ?, ?, ?)",
 					 "ssss", es[i]->uuid, k == 0 ? "account" : "group", es[i]->dn, json[i]);
 		}
 	}
 	for (size_t i = 0; i < a->nstored && r == 0; i++) {
 		if (isms_smap_get(&a->snap_uuid, a->stored[i].uuid))
 			continue;
-		r = isms_db_exec_cached(a->ctx->reg, a->err, "DELETE FROM ldap_entries WHERE uuid = ?", "s",
+		r = SYNC_EXEC(a, "DELETE FROM ldap_entries WHERE uuid = ?", "s",
 				 a->stored[i].uuid);
 	}
 	return r;
