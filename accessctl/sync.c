@@ -49,6 +49,9 @@ static void print_text(const struct isms_sync_summary *s, bool dry_run)
 	}
 	if (s->fallback)
 		printf("full read: %s\n", s->fallback);
+	if (s->skipped)
+		printf("skipped: %lld entries without entryUUID or name (not an OpenLDAP server? see accessctl(8))\n",
+		       s->skipped);
 	printf("%s sync%s: %lld accounts, %lld groups, %lld memberships in the directory\n", s->mode,
 	       dry_run ? " (dry run, nothing written)" : "", s->accounts, s->groups_total, s->memberships_total);
 	printf("accounts: %lld added, %lld changed, %lld renamed, %lld departed, %lld locked, %lld held\n",
@@ -69,9 +72,10 @@ static void print_json(const struct isms_sync_summary *s, bool dry_run, const ch
 		json_array_append_new(changes, json_pack("{s:s,s:s,s:s?}", "change", c->what, "name", c->subject,
 							 "detail", c->detail));
 	}
-	cli_json_print(json_pack("{s:s,s:b,s:s?,s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:o}",
+	cli_json_print(json_pack("{s:s,s:b,s:s?,s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:o}",
 				 "mode", s->mode, "dry_run", dry_run, "refused", refused, "fallback", s->fallback,
-				 "accounts", (json_int_t)s->accounts, "added", (json_int_t)s->added,
+				 "accounts", (json_int_t)s->accounts, "skipped", (json_int_t)s->skipped,
+				 "added", (json_int_t)s->added,
 				 "changed", (json_int_t)s->changed, "renamed", (json_int_t)s->renamed,
 				 "departed", (json_int_t)s->departed, "locked", (json_int_t)s->locked,
 				 "held", (json_int_t)s->held, "groups", (json_int_t)s->groups_total,

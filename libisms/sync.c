@@ -63,6 +63,7 @@ struct reader {
 	enum isms_ldap_kind kind;
 	const struct isms_sync_opts *opts;
 	long long seen;
+	long long *skipped;     /* entries without entryUUID or name */
 	/* content sync */
 	struct isms_smap present, deleted;
 	char **owned;           /* uuid strings the maps point at */
@@ -83,8 +84,10 @@ static int paged_entry(LDAP *ld, LDAPMessage *msg, void *arg)
 	struct isms_ldap_entry *e;
 	int r = isms_ldap_entry_read(ld, msg, rd->conf, rd->kind, &e);
 
-	if (r == -ENODATA)
-		return 0;   /* no entryUUID or no name: not something we can key */
+	if (r == -ENODATA) {
+		(*rd->skipped)++;   /* no entryUUID or no name: not something we can key */
+		return 0;
+	}
 	if (r < 0)
 		return r;
 	r = isms_snapshot_add(rd->snap, e);
@@ -110,11 +113,12 @@ static const char *filter_of(const struct isms_conf *conf, enum isms_ldap_kind k
 }
 
 static int read_full(LDAP *ld, const struct isms_conf *conf, const struct isms_sync_opts *opts,
-		     struct isms_snapshot *snap, struct isms_err *err)
+		     struct isms_snapshot *snap, long long *skipped, struct isms_err *err)
 {
+	*skipped = 0;
 	for (int k = 0; k < 2; k++) {
 		struct reader rd = { .conf = conf, .snap = snap, .kind = k ? ISMS_LDAP_GROUP : ISMS_LDAP_ACCOUNT,
-				     .opts = opts };
+				     .opts = opts, .skipped = skipped };
 		const char **attrs = isms_ldap_attrs(conf, rd.kind);
 		int r;
 
@@ -200,9 +204,13 @@ static int sync_entry(LDAP *ld, LDAPMessage *msg, enum isms_sync_state state, co
 	if (state == ISMS_SYNC_DELETE)
 		return sync_uuid(uuid, true, arg);
 	r = isms_ldap_entry_read(ld, msg, rd->conf, rd->kind, &e);
-	if (r == -ENODATA)
+	if (r == -ENODATA) {
 		/* Present without content: unchanged since the cookie. */
-		return state == ISMS_SYNC_PRESENT ? sync_uuid(uuid, false, arg) : 0;
+		if (state == ISMS_SYNC_PRESENT)
+			return sync_uuid(uuid, false, arg);
+		(*rd->skipped)++;
+		return 0;
+	}
 	if (r < 0)
 		return r;
 	r = isms_snapshot_add(&rd->changed, e);
@@ -294,7 +302,7 @@ static void compact(struct isms_snapshot *s)
  * -ESTALE/-EOPNOTSUPP tell the caller to read in full. */
 static int read_incremental(LDAP *ld, struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 			    const char *cookies, struct isms_snapshot *snap, char **ret_cookies,
-			    struct isms_err *err)
+			    long long *skipped, struct isms_err *err)
 {
 	const struct isms_conf *conf = ctx->conf;
 	static const char *const names[2] = { "accounts", "groups" };
@@ -306,11 +314,13 @@ static int read_incremental(LDAP *ld, struct isms_ctx *ctx, const struct isms_sy
 		json_decref(in);
 		return isms_err_set(err, -ENOMEM, "out of memory");
 	}
+	*skipped = 0;
 	/* Without a cookie the server sends everything: the stored snapshot is not needed. */
 	if (cookies)
 		r = load_stored(ctx->reg, &stored, err);
 	for (int k = 0; k < 2 && r == 0; k++) {
-		struct reader rd = { .conf = conf, .kind = k ? ISMS_LDAP_GROUP : ISMS_LDAP_ACCOUNT, .opts = opts };
+		struct reader rd = { .conf = conf, .kind = k ? ISMS_LDAP_GROUP : ISMS_LDAP_ACCOUNT, .opts = opts,
+				     .skipped = skipped };
 		struct isms_syncrepl_ops ops = { .entry = sync_entry, .uuid_set = sync_uuid, .arg = &rd };
 		struct isms_syncrepl_result res = { 0 };
 		const char *cookie = json_string_value(json_object_get(in, names[k]));
@@ -359,7 +369,8 @@ static char *last_cookies(sqlite3 *reg, const char *uri)
 
 static char *summary_json(const struct isms_sync_summary *s)
 {
-	json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "mode", s->mode,
+	json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "mode", s->mode,
+			      "skipped", (json_int_t)s->skipped,
 			      "accounts", (json_int_t)s->accounts, "added", (json_int_t)s->added,
 			      "changed", (json_int_t)s->changed, "renamed", (json_int_t)s->renamed,
 			      "departed", (json_int_t)s->departed, "locked", (json_int_t)s->locked,
@@ -404,7 +415,7 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 		return r;
 	if (!opts->full && isms_ldap_supports_control(ld, LDAP_CONTROL_SYNC)) {
 		cookies = last_cookies(ctx->reg, conf->ldap_uri);
-		r = read_incremental(ld, ctx, opts, cookies, &snap, &new_cookies, err);
+		r = read_incremental(ld, ctx, opts, cookies, &snap, &new_cookies, &sum->skipped, err);
 		if ((r == -ESTALE || r == -EOPNOTSUPP || r == -EBADMSG) && cookies) {
 			/* Too old for the server's history, not its own, or nothing to apply it to:
 			 * start over without a cookie. */
@@ -414,7 +425,7 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 			free(cookies);
 			cookies = NULL;
 			isms_err_clear(err);
-			r = read_incremental(ld, ctx, opts, NULL, &snap, &new_cookies, err);
+			r = read_incremental(ld, ctx, opts, NULL, &snap, &new_cookies, &sum->skipped, err);
 		}
 		if (r == -EOPNOTSUPP || r == -E2BIG) {
 			isms_snapshot_free(&snap);
@@ -424,12 +435,12 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 							     " give the bind DN no size limit to sync incrementally"
 							   : "server refused content sync");
 			isms_err_clear(err);
-			r = read_full(ld, conf, opts, &snap, err);
+			r = read_full(ld, conf, opts, &snap, &sum->skipped, err);
 		} else if (r == 0 && cookies) {
 			sum->mode = "incremental";
 		}
 	} else {
-		r = read_full(ld, conf, opts, &snap, err);
+		r = read_full(ld, conf, opts, &snap, &sum->skipped, err);
 	}
 	if (r < 0)
 		goto done;

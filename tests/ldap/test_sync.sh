@@ -57,6 +57,18 @@ test_full_sync_maps_accounts_people_and_both_group_schemas() {
 	assert_eq "$(sql state "SELECT count(*) FROM audit_events WHERE event = 'sync' AND result = 'ok'")" 1
 }
 
+test_mapping_is_configurable_and_unkeyable_entries_are_reported() {
+	ldap_setup
+	# log in with the employee number: the service and shared accounts have none
+	conf_set ldap attr_account employeeNumber
+	assert_exit 0 actl --json sync
+	assert_eq "$(json_field "$OUT" accounts)" 5
+	assert_eq "$(json_field "$OUT" skipped)" 2
+	assert_eq "$(sql registry "SELECT uid FROM accounts WHERE name = 'E1002'")" 10002
+	assert_exit 0 actl sync --full
+	assert_contains "$OUT" "skipped: 2 entries without entryUUID or name"
+}
+
 test_nested_groups_are_resolved_with_the_path() {
 	ldap_setup
 	assert_exit 0 actl sync
