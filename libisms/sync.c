@@ -408,6 +408,9 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(sum, 0, sizeof(*sum));
 	sum->mode = "full";
+	if (!conf->ldap_uri[0])
+		return isms_err_set(err, -EINVAL, "[ldap] uri is not set in %s; see accessctl(8), section sync",
+				    conf->path);
 	if (!conf->ldap_base_dn[0] && (!conf->ldap_people_base[0] || !conf->ldap_group_base[0]))
 		return isms_err_set(err, -EINVAL, "[ldap] base_dn is not set in %s", conf->path);
 	r = isms_ldap_connect(conf, &ld, err);
