@@ -142,7 +142,7 @@ static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_
 		if (mi)
 			manager_no = a->snap->accounts[mi - 1]->employee_no;
 	}
-	r = SYNC_EXEC(a, "INSERT INTO people (employee_no, name, email, manager_no, department, title, status,"
+	st = SYNC_QUERY(a, "INSERT INTO people (employee_no, name, email, manager_no, department, title, status,"
 			 " source, source_uuid, created_at, updated_at)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', 'ldap',"
 			 " (SELECT CASE WHEN EXISTS (SELECT 1 FROM people WHERE source_uuid = ?7) THEN NULL ELSE ?7 END),"
@@ -152,11 +152,21 @@ static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_
 			 " source = 'ldap', updated_at = excluded.updated_at"
 			 " WHERE name IS NOT excluded.name OR email IS NOT excluded.email"
 			 " OR manager_no IS NOT excluded.manager_no OR department IS NOT excluded.department"
-			 " OR title IS NOT excluded.title OR source IS NOT 'ldap'",
+			 " OR title IS NOT excluded.title OR source IS NOT 'ldap'"
+			 " RETURNING id",
 			 "sssssssi", e->employee_no, e->display ? e->display : e->name, e->mail, manager_no,
 			 e->department, e->title, e->uuid, a->now);
-	if (r < 0)
-		return r;
+	if (!st)
+		return a->err->code;
+	/* A row back: inserted or changed. None: the person was already as the entry says. */
+	r = isms_db_step(st, a->err);
+	if (r == 1)
+		*ret_id = sqlite3_column_int64(st, 0);
+	while (r == 1)
+		r = isms_db_step(st, a->err);
+	(void)sqlite3_reset(st);
+	if (r < 0 || *ret_id)
+		return r < 0 ? r : 0;
 	st = SYNC_QUERY(a, "SELECT id FROM people WHERE employee_no = ?", "s", e->employee_no);
 	if (!st)
 		return a->err->code;
@@ -178,8 +188,13 @@ static int uid_check(struct apply *a, const struct isms_ldap_entry *e, const cha
 	*ret_held = false;
 	if (e->number < 0)
 		return 0;
-	st = SYNC_QUERY(a, "SELECT account_name, employee_no FROM uid_history WHERE uid = ?", "s",
-			num(nb, sizeof(nb), e->number));
+	/* Most uids are new: record them first, read the holder only when one exists. */
+	r = SYNC_EXEC(a, "INSERT INTO uid_history (uid, account_name, employee_no, first_seen_at) VALUES (?, ?, ?, ?)"
+			 " ON CONFLICT (uid) DO NOTHING", "sssi", num(nb, sizeof(nb), e->number), e->name,
+		      e->employee_no, a->now);
+	if (r < 0 || sqlite3_changes(a->ctx->reg) == 1)
+		return r;
+	st = SYNC_QUERY(a, "SELECT account_name, employee_no FROM uid_history WHERE uid = ?", "s", nb);
 	if (!st)
 		return a->err->code;
 	r = isms_db_step(st, a->err);
@@ -197,13 +212,10 @@ static int uid_check(struct apply *a, const struct isms_ldap_entry *e, const cha
 	(void)sqlite3_reset(st);
 	if (r < 0)
 		return r;
-	if (r == 0)
-		r = SYNC_EXEC(a, "INSERT INTO uid_history (uid, account_name, employee_no, first_seen_at) VALUES (?, ?, ?, ?)",
-				 "sssi", nb, e->name, e->employee_no, a->now);
-	else if (old_name && strcmp(old_name, e->name) != 0 && !*ret_held)
+	if (old_name && strcmp(old_name, e->name) != 0 && !*ret_held)
 		/* A rename keeps the identity: the history follows the new name. */
 		r = SYNC_EXEC(a, "UPDATE uid_history SET account_name = ? WHERE uid = ? AND account_name = ?", "sss",
-				 e->name, nb, old_name);
+			      e->name, nb, old_name);
 	return r < 0 ? r : 0;
 }
 
