@@ -240,6 +240,49 @@ EOF
 	assert_eq "$(json_field "$OUT" added)$(json_field "$OUT" changed)$(json_field "$OUT" departed)$(json_field "$OUT" memberships_added)$(json_field "$OUT" memberships_removed)" 00000
 }
 
+test_incremental_sync_with_a_session_log_gets_deletes_as_such() {
+	SLAPD_MODULES=syncprov SLAPD_SESSIONLOG=100 ldap_setup
+	assert_exit 0 actl sync
+	sldap ldapdelete "uid=erin,$PEOPLE"
+	sldap ldapmodify >/dev/null <<EOF
+dn: uid=dave,$PEOPLE
+changetype: modify
+replace: title
+title: Consultant
+EOF
+	assert_exit 0 actl --json sync
+	assert_eq "$(json_field "$OUT" mode)" incremental
+	assert_eq "$(json_field "$OUT" departed)" 1
+	assert_eq "$(json_field "$OUT" changed)" 1
+	assert_eq "$(json_field "$OUT" accounts)" 6
+	assert_eq "$(status_of erin)" departed
+	assert_eq "$(sql registry "SELECT title FROM people WHERE employee_no = 'E1004'")" Consultant
+	# nothing more to do on the next run
+	assert_exit 0 actl --json sync
+	assert_eq "$(json_field "$OUT" mode)$(json_field "$OUT" departed)$(json_field "$OUT" changed)$(json_field "$OUT" accounts)" incremental006
+}
+
+test_group_rename_keeps_the_group_and_its_members() {
+	ldap_setup
+	assert_exit 0 actl sync
+	local id; id=$(sql registry "SELECT id FROM groups WHERE name = 'sre'")
+	sldap ldapmodrdn -r "cn=sre,ou=groups,dc=example,dc=com" cn=site-reliability
+	sldap ldapmodify >/dev/null <<EOF
+dn: cn=ops,ou=groups,dc=example,dc=com
+changetype: modify
+delete: member
+member: cn=sre,ou=groups,dc=example,dc=com
+-
+add: member
+member: cn=site-reliability,ou=groups,dc=example,dc=com
+EOF
+	assert_exit 0 actl sync
+	assert_contains "$OUT" "group_renamed  site-reliability (sre -> site-reliability)"
+	assert_eq "$(sql registry "SELECT id FROM groups WHERE name = 'site-reliability'")" "$id"
+	assert_eq "$(sql registry "SELECT m.path FROM memberships m JOIN accounts a ON a.id = m.account_id JOIN groups g ON g.id = m.group_id WHERE a.name = 'alice' AND g.name = 'prod-access'")" \
+		"site-reliability > ops > prod-access"
+}
+
 test_cookie_the_server_refuses_falls_back_to_a_full_read() {
 	SLAPD_MODULES=syncprov ldap_setup
 	assert_exit 0 actl sync

@@ -5,6 +5,7 @@
 #   SLAPD_SIZELIMIT="size=5 size.prtotal=unlimited"   server size limit for non-root binds
 #                                      (default: slapd's 500 per search, paged searches unlimited,
 #                                      and none for the reader, as for a replication account)
+#   SLAPD_SESSIONLOG=N                 syncprov keeps a log of N changes (deletes sent as such)
 #   SLAPD_TLS=1                        a test CA ($SLAPD_DIR/ca.pem) and a certificate for
 #                                      127.0.0.1; StartTLS on SLAPD_URI, TLS on SLAPD_LDAPS_URI
 #   SLAPD_NAME=name                    a second server in the same test
@@ -59,7 +60,8 @@ access to * by * read
 EOF
 	for m in ${SLAPD_MODULES:-}; do
 		case $m in
-		syncprov) printf 'overlay syncprov\nsyncprov-checkpoint 1 1\n' ;;
+		syncprov) printf 'overlay syncprov\nsyncprov-checkpoint 1 1\n'
+			[ -z "${SLAPD_SESSIONLOG:-}" ] || echo "syncprov-sessionlog $SLAPD_SESSIONLOG" ;;
 		ppolicy) echo "overlay ppolicy" ;;
 		esac
 	done
