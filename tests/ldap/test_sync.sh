@@ -378,6 +378,28 @@ test_unreachable_server_is_one_clear_line() {
 	assert_eq "$(echo "$OUT" | wc -l)" 1
 }
 
+test_server_that_never_answers_times_out() {
+	ldap_setup
+	# a listener that accepts and then says nothing
+	python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5)
+print(s.getsockname()[1], flush=True)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+' > "$T_TMP/port" &
+	local pid=$! i
+	for i in $(seq 1 100); do [ -s "$T_TMP/port" ] && break; sleep 0.05; done
+	conf_set ldap uri "ldap://127.0.0.1:$(cat "$T_TMP/port")"
+	conf_set ldap timeout 1s
+	assert_exit 2 actl sync
+	kill "$pid"
+	assert_contains "$OUT" "ldap://127.0.0.1:$(cat "$T_TMP/port"): bind as"
+	assert_contains "$OUT" "Timed out"
+	assert_eq "$(sql registry "SELECT count(*) FROM accounts")" 0
+}
+
 test_bind_password_file_readable_by_others_is_refused() {
 	ldap_setup
 	chmod 644 "$ROOT/etc/isms/ldap.bindpw"
