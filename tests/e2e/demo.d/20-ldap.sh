@@ -35,5 +35,8 @@ changetype: modify
 replace: shadowExpire
 shadowExpire: 1
 LDIFEOF
+run $ACCESSCTL sync --dry-run
 run $ACCESSCTL sync
+run sqlite3 "$ROOT/var/lib/isms/state.db" \
+	"SELECT event, subject, details FROM audit_events WHERE event IN ('departure', 'locked', 'sync') ORDER BY seq"
 run $ACCESSCTL --json sync
