@@ -88,6 +88,8 @@ int cmd_scim(struct cli *cli, int argc, char **argv);
 int cmd_review(struct cli *cli, int argc, char **argv);
 int cmd_evidence(struct cli *cli, int argc, char **argv);
 
+int cmd_sync(struct cli *cli, int argc, char **argv);
+
 extern const struct command cmd_init_def;
 extern const struct command cmd_doctor_def;
 extern const struct command cmd_audit_def;
@@ -106,5 +108,6 @@ extern const struct command cmd_lastlog_def;
 extern const struct command cmd_scim_def;
 extern const struct command cmd_review_def;
 extern const struct command cmd_evidence_def;
+extern const struct command cmd_sync_def;
 
 #endif

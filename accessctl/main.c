@@ -26,6 +26,7 @@ static const struct command *const commands[] = {
 	&cmd_scim_def,
 	&cmd_review_def,
 	&cmd_evidence_def,
+	&cmd_sync_def,
 };
 
 static void usage(FILE *f)

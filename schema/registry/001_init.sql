@@ -212,3 +212,13 @@ CREATE TABLE sync_runs (
     cookie      TEXT,                          -- RFC 4533 sync cookie for the next incremental run
     summary     TEXT                           -- JSON counts
 );
+
+-- The directory as the last sync read it, one row per entry: what an RFC 4533
+-- incremental sync applies its changes to, and what tells a full sync which
+-- entries changed. Written only by accessctl sync, in the sync's transaction.
+CREATE TABLE ldap_entries (
+    uuid TEXT PRIMARY KEY,                     -- entryUUID
+    kind TEXT NOT NULL CHECK (kind IN ('account', 'group')),
+    dn   TEXT NOT NULL,                        -- distinguished name when read
+    data TEXT NOT NULL                         -- JSON of the mapped attributes (see libisms/ldap_map.c)
+);

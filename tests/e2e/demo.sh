@@ -14,6 +14,8 @@ trap cleanup EXIT
 ACCESSCTL="$BUILD/accessctl --root $ROOT"
 CONF=$ROOT/etc/isms/isms.conf
 NSS_WRAPPER_LIB=$(ls /usr/lib/*/libnss_wrapper.so 2>/dev/null | head -1)
+# Under the sanitizers nss_wrapper must not load libc with RTLD_DEEPBIND.
+export NSS_WRAPPER_DISABLE_DEEPBIND=1
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*" | sed "s|$BUILD/||g; s|$DEMO|\$DEMO|g"; "$@"; }

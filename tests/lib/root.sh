@@ -5,6 +5,8 @@ ACCESSCTL_BIN=$BUILD/test/accessctl
 PAMDRIVE=$BUILD/tools/pamdrive
 MODULE=$BUILD/test/pam_isms.so
 NSS_WRAPPER_LIB=$(ls /usr/lib/*/libnss_wrapper.so 2>/dev/null | head -1)
+# Under the sanitizers nss_wrapper must not load libc with RTLD_DEEPBIND.
+export NSS_WRAPPER_DISABLE_DEEPBIND=1
 
 # new_root: sets ROOT, CONF and SYSLOG; writes a minimal passwd/group.
 new_root() {

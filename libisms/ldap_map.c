@@ -1,0 +1,450 @@
+/* Reading directory entries through the [ldap] mapping, their stored JSON
+ * form, and the parsers for the values a directory sends. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "ldap_map.h"
+#include "util.h"
+
+static void list_free(char **l)
+{
+	isms_list_free(l);
+}
+
+void isms_ldap_entry_free(struct isms_ldap_entry *e)
+{
+	if (!e)
+		return;
+	free(e->uuid);
+	free(e->dn);
+	free(e->name);
+	free(e->display);
+	free(e->mail);
+	free(e->employee_no);
+	free(e->manager_dn);
+	free(e->department);
+	free(e->title);
+	free(e->shell);
+	free(e->home);
+	free(e->kind_value);
+	free(e->locked_time);
+	list_free(e->member_uid);
+	list_free(e->member);
+	list_free(e->unique_member);
+	free(e->stored);
+	free(e);
+}
+
+struct isms_ldap_entry *isms_ldap_entry_new(enum isms_ldap_kind kind)
+{
+	struct isms_ldap_entry *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->kind = kind;
+	e->number = e->gid = e->shadow_expire = -1;
+	return e;
+}
+
+const char **isms_ldap_attrs(const struct isms_conf *conf, enum isms_ldap_kind kind)
+{
+	const char **a = calloc(24, sizeof(*a));
+	size_t n = 0;
+
+	if (!a)
+		return NULL;
+	a[n++] = "entryUUID";
+	if (kind == ISMS_LDAP_GROUP) {
+		a[n++] = "cn";
+		a[n++] = "gidNumber";
+		a[n++] = "memberUid";
+		a[n++] = "member";
+		a[n++] = "uniqueMember";
+		return a;
+	}
+	a[n++] = conf->ldap_attr_account;
+	a[n++] = conf->ldap_attr_uid_number;
+	a[n++] = conf->ldap_attr_gid_number;
+	a[n++] = conf->ldap_attr_name;
+	a[n++] = "displayName";
+	a[n++] = conf->ldap_attr_mail;
+	a[n++] = conf->ldap_attr_employee_number;
+	a[n++] = conf->ldap_attr_manager;
+	a[n++] = conf->ldap_attr_department;
+	a[n++] = conf->ldap_attr_title;
+	a[n++] = conf->ldap_attr_shell;
+	a[n++] = "homeDirectory";
+	if (conf->ldap_attr_kind[0])
+		a[n++] = conf->ldap_attr_kind;
+	a[n++] = "pwdAccountLockedTime";
+	a[n++] = "shadowExpire";
+	return a;
+}
+
+/* First value of an attribute as a C string; values holding NUL are refused. */
+static int first_value(struct berval **vals, char **ret)
+{
+	char *s;
+
+	if (!vals || !vals[0])
+		return 0;
+	if (memchr(vals[0]->bv_val, '\0', vals[0]->bv_len))
+		return 0;
+	s = strndup(vals[0]->bv_val, vals[0]->bv_len);
+	if (!s)
+		return -ENOMEM;
+	free(*ret);
+	*ret = s;
+	return 0;
+}
+
+static int all_values(struct berval **vals, char ***ret)
+{
+	size_t n = 0, k = 0;
+	char **l;
+
+	while (vals && vals[n])
+		n++;
+	l = calloc(n + 1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (memchr(vals[i]->bv_val, '\0', vals[i]->bv_len))
+			continue;
+		l[k] = strndup(vals[i]->bv_val, vals[i]->bv_len);
+		if (!l[k]) {
+			list_free(l);
+			return -ENOMEM;
+		}
+		k++;
+	}
+	list_free(*ret);
+	*ret = l;
+	return 0;
+}
+
+static int number_value(struct berval **vals, long long min, long long max, long long *ret)
+{
+	char *s = NULL;
+	int r = first_value(vals, &s);
+
+	if (r < 0)
+		return r;
+	if (s && isms_ldap_parse_number(s, min, max, ret) < 0)
+		*ret = -1;
+	free(s);
+	return 0;
+}
+
+/* A renamed entry may keep its old name as a second value (modrdn without
+ * deleteoldrdn): the value in the RDN is the current one. */
+static int name_value(struct isms_ldap_entry *e, struct berval **vals)
+{
+	char *rdn = NULL;
+	int r;
+
+	if (!vals || !vals[0] || !vals[1] || isms_ldap_dn_rdn_value(e->dn, &rdn) < 0)
+		return first_value(vals, &e->name);
+	r = 0;
+	for (size_t i = 0; vals[i]; i++) {
+		if (vals[i]->bv_len == strlen(rdn) && memcmp(vals[i]->bv_val, rdn, vals[i]->bv_len) == 0) {
+			free(e->name);
+			e->name = rdn;
+			return 0;
+		}
+	}
+	free(rdn);
+	r = first_value(vals, &e->name);
+	return r;
+}
+
+static int attr_set(struct isms_ldap_entry *e, const struct isms_conf *conf, const char *attr,
+		    struct berval **vals)
+{
+	if (strcasecmp(attr, "entryUUID") == 0)
+		return first_value(vals, &e->uuid);
+	if (e->kind == ISMS_LDAP_GROUP) {
+		if (strcasecmp(attr, "cn") == 0)
+			return first_value(vals, &e->name);
+		if (strcasecmp(attr, "gidNumber") == 0)
+			return number_value(vals, 0, 4294967294LL, &e->number);
+		if (strcasecmp(attr, "memberUid") == 0)
+			return all_values(vals, &e->member_uid);
+		if (strcasecmp(attr, "member") == 0)
+			return all_values(vals, &e->member);
+		if (strcasecmp(attr, "uniqueMember") == 0)
+			return all_values(vals, &e->unique_member);
+		return 0;
+	}
+	if (strcasecmp(attr, conf->ldap_attr_account) == 0)
+		return name_value(e, vals);
+	if (strcasecmp(attr, conf->ldap_attr_uid_number) == 0)
+		return number_value(vals, 0, 4294967294LL, &e->number);
+	if (strcasecmp(attr, conf->ldap_attr_gid_number) == 0)
+		return number_value(vals, 0, 4294967294LL, &e->gid);
+	if (strcasecmp(attr, "displayName") == 0)
+		return first_value(vals, &e->display);
+	if (strcasecmp(attr, conf->ldap_attr_name) == 0)
+		return e->display ? 0 : first_value(vals, &e->display);
+	if (strcasecmp(attr, conf->ldap_attr_mail) == 0)
+		return first_value(vals, &e->mail);
+	if (strcasecmp(attr, conf->ldap_attr_employee_number) == 0)
+		return first_value(vals, &e->employee_no);
+	if (strcasecmp(attr, conf->ldap_attr_manager) == 0)
+		return first_value(vals, &e->manager_dn);
+	if (strcasecmp(attr, conf->ldap_attr_department) == 0)
+		return first_value(vals, &e->department);
+	if (strcasecmp(attr, conf->ldap_attr_title) == 0)
+		return first_value(vals, &e->title);
+	if (strcasecmp(attr, conf->ldap_attr_shell) == 0)
+		return first_value(vals, &e->shell);
+	if (strcasecmp(attr, "homeDirectory") == 0)
+		return first_value(vals, &e->home);
+	if (conf->ldap_attr_kind[0] && strcasecmp(attr, conf->ldap_attr_kind) == 0)
+		return first_value(vals, &e->kind_value);
+	if (strcasecmp(attr, "pwdAccountLockedTime") == 0)
+		return first_value(vals, &e->locked_time);
+	if (strcasecmp(attr, "shadowExpire") == 0)
+		return number_value(vals, -1, 1LL << 40, &e->shadow_expire);
+	return 0;
+}
+
+int isms_ldap_entry_read(LDAP *ld, LDAPMessage *msg, const struct isms_conf *conf,
+			 enum isms_ldap_kind kind, struct isms_ldap_entry **ret)
+{
+	struct isms_ldap_entry *e = isms_ldap_entry_new(kind);
+	BerElement *ber = NULL;
+	struct berval dn = { 0 }, attr, *vals = NULL;
+	int r = 0;
+
+	if (!e)
+		return -ENOMEM;
+	/* One pass over the entry's BER (ldap_get_values_len would rescan it per attribute). */
+	if (ldap_get_dn_ber(ld, msg, &ber, &dn) != LDAP_SUCCESS || !dn.bv_val) {
+		ber_free(ber, 0);
+		isms_ldap_entry_free(e);
+		return -ENODATA;
+	}
+	e->dn = strndup(dn.bv_val, dn.bv_len);
+	if (!e->dn)
+		r = -ENOMEM;
+	while (r == 0 && ldap_get_attribute_ber(ld, msg, ber, &attr, &vals) == LDAP_SUCCESS && attr.bv_val) {
+		struct berval *ptrs[64], **pv = ptrs;
+		size_t n = 0;
+		char name[64];
+
+		while (vals && vals[n].bv_val)
+			n++;
+		if (n + 1 > ISMS_ARRAY_SIZE(ptrs))
+			pv = calloc(n + 1, sizeof(*pv));
+		if (!pv) {
+			r = -ENOMEM;
+		} else if (attr.bv_len < sizeof(name)) {
+			for (size_t i = 0; i < n; i++)
+				pv[i] = &vals[i];
+			pv[n] = NULL;
+			memcpy(name, attr.bv_val, attr.bv_len);
+			name[attr.bv_len] = '\0';
+			r = attr_set(e, conf, name, n ? pv : NULL);
+		}
+		if (pv != ptrs)
+			free(pv);
+		ber_memfree(vals);
+		vals = NULL;
+	}
+	ber_free(ber, 0);
+	if (r == 0 && (!e->uuid || !e->name || !*e->name))
+		r = -ENODATA;
+	if (r < 0) {
+		isms_ldap_entry_free(e);
+		return r;
+	}
+	*ret = e;
+	return 0;
+}
+
+static int digits(const char *s, int n, int *ret)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	*ret = v;
+	return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (works for year 0). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int isms_ldap_parse_gentime(const char *s, int64_t *ret)
+{
+	int y, mo, d, h, mi = 0, sec = 0, oh = 0, om = 0;
+	size_t n = s ? strlen(s) : 0;
+	const char *p;
+	int64_t t;
+
+	if (n < 11 || digits(s, 4, &y) < 0 || digits(s + 4, 2, &mo) < 0 ||
+	    digits(s + 6, 2, &d) < 0 || digits(s + 8, 2, &h) < 0)
+		return -EINVAL;
+	p = s + 10;
+	if (isdigit((unsigned char)p[0])) {
+		if (digits(p, 2, &mi) < 0)
+			return -EINVAL;
+		p += 2;
+		if (isdigit((unsigned char)p[0])) {
+			if (digits(p, 2, &sec) < 0)
+				return -EINVAL;
+			p += 2;
+		}
+	}
+	if (*p == '.' || *p == ',') {   /* fraction: ignored, at least one digit */
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -EINVAL;
+	if (*p == 'Z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p == '-' ? -1 : 1;
+
+		if (digits(p + 1, 2, &oh) < 0 || oh > 23)
+			return -EINVAL;
+		p += 3;
+		if (isdigit((unsigned char)*p)) {
+			if (digits(p, 2, &om) < 0 || om > 59)
+				return -EINVAL;
+			p += 2;
+		}
+		oh *= sign;
+		om *= sign;
+	} else {
+		return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	*ret = t - (oh * 3600 + om * 60);
+	return 0;
+}
+
+int isms_ldap_parse_number(const char *s, long long min, long long max, long long *ret)
+{
+	return isms_parse_int(s, min, max, ret);
+}
+
+int isms_ldap_dn_rdn_value(const char *dn, char **ret)
+{
+	LDAPDN parsed = NULL;
+	char *v;
+
+	if (!dn || ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAP) != LDAP_SUCCESS || !parsed ||
+	    !parsed[0] || !parsed[0][0]) {
+		ldap_dnfree(parsed);
+		return -EINVAL;
+	}
+	v = strndup(parsed[0][0]->la_value.bv_val, parsed[0][0]->la_value.bv_len);
+	ldap_dnfree(parsed);
+	if (!v)
+		return -ENOMEM;
+	*ret = v;
+	return 0;
+}
+
+char *isms_ldap_dn_key(const char *dn)
+{
+	/* Case folded, no blanks around separators, hex escapes in lower case:
+	 * enough to match member values to entry DNs without parsing every DN
+	 * (ldap_dn_normalize costs more than reading the entry). */
+	char *out, *o;
+	bool esc = false;
+
+	if (!dn)
+		return NULL;
+	out = malloc(strlen(dn) + 1);
+	if (!out)
+		return NULL;
+	o = out;
+	for (const char *p = dn; *p; p++) {
+		char c = (char)tolower((unsigned char)*p);
+
+		if (esc) {
+			*o++ = c;
+			esc = false;
+			continue;
+		}
+		if (c == '\\') {
+			esc = true;
+			*o++ = c;
+			continue;
+		}
+		if (c == ' ' && (o == out || strchr(",+=", o[-1]) || strchr(",+=", p[strspn(p, " ")]) ||
+				 !p[strspn(p, " ")]))
+			continue;
+		*o++ = c;
+	}
+	*o = '\0';
+	return out;
+}
+
+char *isms_ldap_filter_eq(const char *attr, const char *value)
+{
+	struct berval in = { .bv_val = (char *)value, .bv_len = strlen(value) }, esc = { 0 };
+	char *s = NULL;
+
+	if (ldap_bv2escaped_filter_value(&in, &esc) != 0)
+		return NULL;
+	/* An empty value escapes to no buffer at all. */
+	if (asprintf(&s, "(%s=%s)", attr, esc.bv_val ? esc.bv_val : "") < 0)
+		s = NULL;
+	ldap_memfree(esc.bv_val);
+	return s;
+}
+
+bool isms_ldap_entry_locked(const struct isms_ldap_entry *e, int64_t now, char *why, size_t whylen)
+{
+	if (e->locked_time) {
+		(void)snprintf(why, whylen, "pwdAccountLockedTime=%s", e->locked_time);
+		return true;
+	}
+	/* shadowExpire counts days; 0 is ambiguous in shadow(5) and means "no expiry" here. */
+	if (e->shadow_expire > 0 && e->shadow_expire * 86400 <= now) {
+		(void)snprintf(why, whylen, "shadowExpire=%lld", e->shadow_expire);
+		return true;
+	}
+	return false;
+}
+
+const char *isms_ldap_account_kind(const char *v)
+{
+	if (!v)
+		return "human";
+	if (strcasecmp(v, "service") == 0)
+		return "service";
+	if (strcasecmp(v, "shared") == 0)
+		return "shared";
+	if (strcasecmp(v, "breakglass") == 0)
+		return "breakglass";
+	return "human";
+}

@@ -1,0 +1,441 @@
+/* The stored form of a directory entry (registry table ldap_entries): what the
+ * next sync diffs against and an incremental sync applies changes to. Written
+ * and read by hand: every sync serializes every entry, and an incremental one
+ * reads them all back, so this is on the hot path. The reader accepts exactly
+ * the writer's language — an object whose values are strings, whole numbers or
+ * lists of strings — and anything else is -EBADMSG (the sync then reads the
+ * directory in full). */
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ldap_map.h"
+#include "util.h"
+
+struct jbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void jb_put(struct jbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void jb_str(struct jbuf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+
+	jb_put(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		jb_put(b, run, (size_t)(s - run));
+		if (c == '"' || c == '\\') {
+			esc[1] = (char)c;
+			jb_put(b, esc, 2);
+		} else {
+			jb_put(b, esc, 6);
+		}
+		run = s + 1;
+	}
+	jb_put(b, run, (size_t)(s - run));
+	jb_put(b, "\"", 1);
+}
+
+static void jb_key(struct jbuf *b, const char *k)
+{
+	if (b->len > 1)
+		jb_put(b, ",", 1);
+	jb_str(b, k);
+	jb_put(b, ":", 1);
+}
+
+static void jb_kstr(struct jbuf *b, const char *k, const char *v)
+{
+	if (!v)
+		return;
+	jb_key(b, k);
+	jb_str(b, v);
+}
+
+static void jb_knum(struct jbuf *b, const char *k, long long v)
+{
+	char n[32];
+
+	if (v < 0)
+		return;
+	jb_key(b, k);
+	jb_put(b, n, (size_t)snprintf(n, sizeof(n), "%lld", v));
+}
+
+static void jb_klist(struct jbuf *b, const char *k, char **l)
+{
+	if (!l || !l[0])
+		return;
+	jb_key(b, k);
+	jb_put(b, "[", 1);
+	for (size_t i = 0; l[i]; i++) {
+		if (i)
+			jb_put(b, ",", 1);
+		jb_str(b, l[i]);
+	}
+	jb_put(b, "]", 1);
+}
+
+char *isms_ldap_entry_to_json(const struct isms_ldap_entry *e)
+{
+	struct jbuf b = { 0 };
+
+	if (e->stored)
+		return strdup(e->stored);
+	jb_put(&b, "{", 1);
+	jb_kstr(&b, "name", e->name);
+	jb_knum(&b, "number", e->number);
+	if (e->kind == ISMS_LDAP_ACCOUNT) {
+		jb_knum(&b, "gid", e->gid);
+		jb_kstr(&b, "display", e->display);
+		jb_kstr(&b, "mail", e->mail);
+		jb_kstr(&b, "employee_no", e->employee_no);
+		jb_kstr(&b, "manager_dn", e->manager_dn);
+		jb_kstr(&b, "department", e->department);
+		jb_kstr(&b, "title", e->title);
+		jb_kstr(&b, "shell", e->shell);
+		jb_kstr(&b, "home", e->home);
+		jb_kstr(&b, "kind", e->kind_value);
+		jb_kstr(&b, "locked_time", e->locked_time);
+		jb_knum(&b, "shadow_expire", e->shadow_expire);
+	} else {
+		jb_klist(&b, "memberUid", e->member_uid);
+		jb_klist(&b, "member", e->member);
+		jb_klist(&b, "uniqueMember", e->unique_member);
+	}
+	jb_put(&b, "}", 1);
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
+/* Reading. */
+struct jp {
+	const char *p;
+};
+
+static void jp_ws(struct jp *j)
+{
+	while (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')
+		j->p++;
+}
+
+static int hex4(const char *s, unsigned *ret)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int c = (unsigned char)s[i];
+
+		if (!isxdigit(c))
+			return -EBADMSG;
+		v = v * 16 + (unsigned)(isdigit(c) ? c - '0' : tolower(c) - 'a' + 10);
+	}
+	*ret = v;
+	return 0;
+}
+
+static void utf8_put(struct jbuf *b, unsigned cp)
+{
+	char u[4];
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		jb_put(b, u, 1);
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		jb_put(b, u, 2);
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		jb_put(b, u, 3);
+	} else {
+		u[0] = (char)(0xf0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		jb_put(b, u, 4);
+	}
+}
+
+/* A string at j->p (the opening quote); malloc'd, NUL-free. */
+static int jp_string(struct jp *j, char **ret)
+{
+	struct jbuf b = { 0 };
+	const char *run;
+
+	if (*j->p != '"')
+		return -EBADMSG;
+	run = ++j->p;
+	for (;;) {
+		unsigned char c = (unsigned char)*j->p;
+		unsigned cp, lo;
+
+		if (c == '"')
+			break;
+		if (c < 0x20)
+			goto bad;   /* control characters, and the end of the text */
+		if (c != '\\') {
+			j->p++;
+			continue;
+		}
+		jb_put(&b, run, (size_t)(j->p - run));
+		j->p++;
+		switch (*j->p) {
+		case '"': case '\\': case '/':
+			jb_put(&b, j->p, 1);
+			break;
+		case 'b': jb_put(&b, "\b", 1); break;
+		case 'f': jb_put(&b, "\f", 1); break;
+		case 'n': jb_put(&b, "\n", 1); break;
+		case 'r': jb_put(&b, "\r", 1); break;
+		case 't': jb_put(&b, "\t", 1); break;
+		case 'u':
+			if (hex4(j->p + 1, &cp) < 0)
+				goto bad;
+			j->p += 4;
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				if (j->p[1] != '\\' || j->p[2] != 'u' || hex4(j->p + 3, &lo) < 0 ||
+				    lo < 0xdc00 || lo > 0xdfff)
+					goto bad;
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				j->p += 6;
+			} else if ((cp >= 0xdc00 && cp <= 0xdfff) || cp == 0) {
+				goto bad;
+			}
+			utf8_put(&b, cp);
+			break;
+		default:
+			goto bad;
+		}
+		run = ++j->p;
+	}
+	jb_put(&b, run, (size_t)(j->p - run));
+	j->p++;
+	if (!b.p && !b.oom) {
+		b.p = strdup("");
+		b.oom = !b.p;
+	}
+	if (b.oom) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	*ret = b.p;
+	return 0;
+bad:
+	free(b.p);
+	return -EBADMSG;
+}
+
+static int jp_number(struct jp *j, long long *ret)
+{
+	bool neg = *j->p == '-';
+	long long v = 0;
+	int n = 0;
+
+	if (neg)
+		j->p++;
+	while (isdigit((unsigned char)*j->p)) {
+		if (++n > 15)
+			return -EBADMSG;
+		v = v * 10 + (*j->p++ - '0');
+	}
+	if (n == 0 || *j->p == '.' || *j->p == 'e' || *j->p == 'E')
+		return -EBADMSG;
+	*ret = neg ? -v : v;
+	return 0;
+}
+
+static int jp_list(struct jp *j, char ***ret)
+{
+	char **l = calloc(1, sizeof(*l));
+	size_t n = 0;
+	int r = 0;
+
+	if (!l)
+		return -ENOMEM;
+	j->p++;   /* [ */
+	jp_ws(j);
+	while (r == 0 && *j->p != ']') {
+		char **nl;
+
+		if (n) {
+			if (*j->p != ',') {
+				r = -EBADMSG;
+				break;
+			}
+			j->p++;
+			jp_ws(j);
+		}
+		nl = realloc(l, (n + 2) * sizeof(*l));
+		if (!nl) {
+			r = -ENOMEM;
+			break;
+		}
+		l = nl;
+		l[n + 1] = NULL;
+		r = jp_string(j, &l[n]);
+		if (r == 0)
+			n++;
+		else
+			l[n] = NULL;
+		jp_ws(j);
+	}
+	if (r < 0) {
+		isms_list_free(l);
+		return r;
+	}
+	j->p++;   /* ] */
+	*ret = l;
+	return 0;
+}
+
+/* Where each key goes in an entry; unknown keys are refused. */
+static int jp_field(struct jp *j, struct isms_ldap_entry *e, const char *key)
+{
+	static const struct { const char *key; size_t off; } strs[] = {
+		{ "name", offsetof(struct isms_ldap_entry, name) },
+		{ "display", offsetof(struct isms_ldap_entry, display) },
+		{ "mail", offsetof(struct isms_ldap_entry, mail) },
+		{ "employee_no", offsetof(struct isms_ldap_entry, employee_no) },
+		{ "manager_dn", offsetof(struct isms_ldap_entry, manager_dn) },
+		{ "department", offsetof(struct isms_ldap_entry, department) },
+		{ "title", offsetof(struct isms_ldap_entry, title) },
+		{ "shell", offsetof(struct isms_ldap_entry, shell) },
+		{ "home", offsetof(struct isms_ldap_entry, home) },
+		{ "kind", offsetof(struct isms_ldap_entry, kind_value) },
+		{ "locked_time", offsetof(struct isms_ldap_entry, locked_time) },
+	}, nums[] = {
+		{ "number", offsetof(struct isms_ldap_entry, number) },
+		{ "gid", offsetof(struct isms_ldap_entry, gid) },
+		{ "shadow_expire", offsetof(struct isms_ldap_entry, shadow_expire) },
+	}, lists[] = {
+		{ "memberUid", offsetof(struct isms_ldap_entry, member_uid) },
+		{ "member", offsetof(struct isms_ldap_entry, member) },
+		{ "uniqueMember", offsetof(struct isms_ldap_entry, unique_member) },
+	};
+
+	for (size_t i = 0; i < ISMS_ARRAY_SIZE(strs); i++)
+		if (strcmp(key, strs[i].key) == 0) {
+			char **f = (char **)((char *)e + strs[i].off), *v;
+			int r = jp_string(j, &v);
+
+			if (r == 0) {
+				free(*f);
+				*f = v;
+			}
+			return r;
+		}
+	for (size_t i = 0; i < ISMS_ARRAY_SIZE(nums); i++)
+		if (strcmp(key, nums[i].key) == 0)
+			return jp_number(j, (long long *)((char *)e + nums[i].off));
+	for (size_t i = 0; i < ISMS_ARRAY_SIZE(lists); i++)
+		if (strcmp(key, lists[i].key) == 0 && *j->p == '[') {
+			char ***f = (char ***)((char *)e + lists[i].off), **v;
+			int r = jp_list(j, &v);
+
+			if (r == 0) {
+				isms_list_free(*f);
+				*f = v;
+			}
+			return r;
+		}
+	return -EBADMSG;
+}
+
+int isms_ldap_entry_from_json(const char *uuid, const char *dn, enum isms_ldap_kind kind,
+			      const char *json, struct isms_ldap_entry **ret)
+{
+	struct isms_ldap_entry *e = isms_ldap_entry_new(kind);
+	struct jp j = { .p = json };
+	int r = 0;
+
+	if (!e)
+		return -ENOMEM;
+	e->uuid = strdup(uuid);
+	e->dn = strdup(dn);
+	e->stored = strdup(json);
+	if (!e->uuid || !e->dn || !e->stored)
+		r = -ENOMEM;
+	jp_ws(&j);
+	if (r == 0) {
+		if (*j.p != '{')
+			r = -EBADMSG;
+		else
+			j.p++;
+	}
+	jp_ws(&j);
+	while (r == 0 && *j.p != '}') {
+		char *key = NULL;
+
+		r = jp_string(&j, &key);
+		jp_ws(&j);
+		if (r == 0 && *j.p != ':')
+			r = -EBADMSG;
+		else if (r == 0)
+			j.p++;
+		jp_ws(&j);
+		if (r == 0)
+			r = jp_field(&j, e, key);
+		free(key);
+		jp_ws(&j);
+		if (r == 0 && *j.p == ',') {
+			j.p++;
+			jp_ws(&j);
+			if (*j.p == '}')
+				r = -EBADMSG;
+		} else if (r == 0 && *j.p != '}') {
+			r = -EBADMSG;
+		}
+	}
+	if (r == 0) {
+		j.p++;
+		jp_ws(&j);
+		if (*j.p || !e->name)
+			r = -EBADMSG;
+	}
+	if (r < 0) {
+		isms_ldap_entry_free(e);
+		return r;
+	}
+	*ret = e;
+	return 0;
+}

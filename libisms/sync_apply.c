@@ -1,0 +1,501 @@
+/* Writing a directory snapshot into the registry: groups, people, accounts,
+ * uid reuse, departures and the removal guard. Runs inside the sync's one
+ * transaction; memberships and the stored snapshot are in sync_members.c. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "db.h"
+#include "ldap_map.h"
+#include "sync_int.h"
+#include "util.h"
+
+/* Numbers go to sqlite as text (INTEGER affinity stores them as integers), so
+ * that an absent value binds NULL through the one 's' format. */
+static const char *num(char *buf, size_t len, long long v)
+{
+	if (v < 0)
+		return NULL;
+	(void)snprintf(buf, len, "%lld", v);
+	return buf;
+}
+
+static int oom(struct apply *a)
+{
+	return isms_err_set(a->err, -ENOMEM, "out of memory");
+}
+
+int isms_sync_note(struct isms_sync_summary *sum, const char *what, const char *subject,
+		   const char *detail, const char *employee_no)
+{
+	struct isms_sync_change *c;
+
+	if (sum->nchanges % 64 == 0) {
+		c = realloc(sum->changes, (sum->nchanges + 64) * sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		sum->changes = c;
+	}
+	c = &sum->changes[sum->nchanges];
+	c->what = what;
+	c->subject = strdup(subject ? subject : "");
+	c->detail = detail ? strdup(detail) : NULL;
+	c->employee_no = employee_no ? strdup(employee_no) : NULL;
+	if (!c->subject || (detail && !c->detail) || (employee_no && !c->employee_no)) {
+		free(c->subject);
+		free(c->detail);
+		free(c->employee_no);
+		return -ENOMEM;
+	}
+	sum->nchanges++;
+	return 0;
+}
+
+static int groups_remove(struct apply *a)
+{
+	for (size_t i = 0; i < a->nrgrp; i++) {
+		struct reg_group *rg = &a->rgrp[i];
+		int r;
+
+		if (!rg->uuid || isms_smap_get(&a->snap_uuid, rg->uuid))
+			continue;
+		r = SYNC_EXEC(a, "DELETE FROM groups WHERE id = ? AND source = 'ldap'", "i",
+				 rg->id);
+		if (r < 0)
+			return r;
+		rg->removed = true;
+		a->sum->groups_removed++;
+		if (isms_sync_note(a->sum, "group_removed", rg->name, rg->dn, NULL) < 0)
+			return oom(a);
+	}
+	return 0;
+}
+
+static int group_write(struct apply *a, size_t i)
+{
+	struct isms_ldap_entry *e = a->snap->groups[i];
+	struct reg_group *rg = isms_smap_get(&a->rgrp_uuid, e->uuid);
+	int priv = isms_list_contains(a->conf->ldap_privileged_groups, e->name) ? 1 : 0;
+	char nb[32];
+	int r;
+
+	if (!rg) {
+		struct reg_group *byname = isms_smap_get(&a->rgrp_name, e->name);
+
+		if (byname && !byname->removed && byname->uuid) {
+			/* Two directory groups with one name: the registry keys groups by name. */
+			return isms_sync_note(a->sum, "conflict", e->name, "another directory group has this name",
+					      NULL) < 0 ? oom(a) : 0;
+		}
+		if (byname && !byname->removed)
+			rg = byname;   /* a local group the directory now provides */
+	}
+	if (!rg) {
+		r = SYNC_EXEC(a, "INSERT INTO groups (name, gid, source, source_uuid, dn, privileged, created_at, updated_at)"
+				 " VALUES (?, ?, 'ldap', ?, ?, ?, ?, ?)",
+				 "ssssiii", e->name, num(nb, sizeof(nb), e->number), e->uuid, e->dn, (int64_t)priv,
+				 a->now, a->now);
+		if (r < 0)
+			return r;
+		a->grp_id[i] = sqlite3_last_insert_rowid(a->ctx->reg);
+		a->sum->groups_added++;
+		return isms_sync_note(a->sum, "group_added", e->name, e->dn, NULL) < 0 ? oom(a) : 0;
+	}
+	a->grp_id[i] = rg->id;
+	if (rg->uuid && strcmp(rg->name, e->name) == 0 && rg->gid == e->number && rg->dn &&
+	    strcmp(rg->dn, e->dn) == 0 && rg->privileged == priv)
+		return 0;
+	r = SYNC_EXEC(a, "UPDATE groups SET name = ?, gid = ?, source = 'ldap', source_uuid = ?, dn = ?,"
+			 " privileged = ?, updated_at = ? WHERE id = ?",
+			 "ssssiii", e->name, num(nb, sizeof(nb), e->number), e->uuid, e->dn, (int64_t)priv, a->now,
+			 rg->id);
+	if (r == -EEXIST)
+		return isms_sync_note(a->sum, "conflict", e->name, "renamed onto an existing group", NULL) < 0
+			       ? oom(a) : 0;
+	if (r < 0)
+		return r;
+	a->sum->groups_changed++;
+	if (strcmp(rg->name, e->name) != 0) {
+		char d[600];
+
+		(void)snprintf(d, sizeof(d), "%s -> %s", rg->name, e->name);
+		return isms_sync_note(a->sum, "group_renamed", e->name, d, NULL) < 0 ? oom(a) : 0;
+	}
+	return isms_sync_note(a->sum, "group_changed", e->name, rg->uuid ? NULL : "adopted from local",
+			      NULL) < 0 ? oom(a) : 0;
+}
+
+/* The person who owns an account, keyed by employee number. */
+static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_t *ret_id)
+{
+	const char *manager_no = NULL;
+	sqlite3_stmt *st;
+	int r;
+
+	if (e->manager_dn) {
+		char *key = isms_ldap_dn_key(e->manager_dn);
+		size_t mi = key ? SMAP_IDX(isms_smap_get(&a->acc_dn, key)) : 0;
+
+		free(key);
+		if (mi)
+			manager_no = a->snap->accounts[mi - 1]->employee_no;
+	}
+	st = SYNC_QUERY(a, "INSERT INTO people (employee_no, name, email, manager_no, department, title, status,"
+			 " source, source_uuid, created_at, updated_at)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', 'ldap',"
+			 " (SELECT CASE WHEN EXISTS (SELECT 1 FROM people WHERE source_uuid = ?7) THEN NULL ELSE ?7 END),"
+			 " ?8, ?8)"
+			 " ON CONFLICT (employee_no) DO UPDATE SET name = excluded.name, email = excluded.email,"
+			 " manager_no = excluded.manager_no, department = excluded.department, title = excluded.title,"
+			 " source = 'ldap', updated_at = excluded.updated_at"
+			 " WHERE name IS NOT excluded.name OR email IS NOT excluded.email"
+			 " OR manager_no IS NOT excluded.manager_no OR department IS NOT excluded.department"
+			 " OR title IS NOT excluded.title OR source IS NOT 'ldap'"
+			 " RETURNING id",
+			 "sssssssi", e->employee_no, e->display ? e->display : e->name, e->mail, manager_no,
+			 e->department, e->title, e->uuid, a->now);
+	if (!st)
+		return a->err->code;
+	/* A row back: inserted or changed. None: the person was already as the entry says. */
+	r = isms_db_step(st, a->err);
+	if (r == 1)
+		*ret_id = sqlite3_column_int64(st, 0);
+	while (r == 1)
+		r = isms_db_step(st, a->err);
+	(void)sqlite3_reset(st);
+	if (r < 0 || *ret_id)
+		return r < 0 ? r : 0;
+	st = SYNC_QUERY(a, "SELECT id FROM people WHERE employee_no = ?", "s", e->employee_no);
+	if (!st)
+		return a->err->code;
+	r = isms_db_step(st, a->err);
+	if (r == 1)
+		*ret_id = sqlite3_column_int64(st, 0);
+	(void)sqlite3_reset(st);
+	return r < 0 ? r : 0;
+}
+
+/* uid_history: the first holder of each uid. Is this entry another person reusing it? */
+static int uid_check(struct apply *a, const struct isms_ldap_entry *e, const char *old_name, char *why,
+		     size_t whylen, bool *ret_held)
+{
+	sqlite3_stmt *st;
+	char nb[32];
+	int r;
+
+	*ret_held = false;
+	if (e->number < 0)
+		return 0;
+	/* Most uids are new: record them first, read the holder only when one exists. */
+	r = SYNC_EXEC(a, "INSERT INTO uid_history (uid, account_name, employee_no, first_seen_at) VALUES (?, ?, ?, ?)"
+			 " ON CONFLICT (uid) DO NOTHING", "sssi", num(nb, sizeof(nb), e->number), e->name,
+		      e->employee_no, a->now);
+	if (r < 0 || sqlite3_changes(a->ctx->reg) == 1)
+		return r;
+	st = SYNC_QUERY(a, "SELECT account_name, employee_no FROM uid_history WHERE uid = ?", "s", nb);
+	if (!st)
+		return a->err->code;
+	r = isms_db_step(st, a->err);
+	if (r == 1) {
+		const char *first = (const char *)sqlite3_column_text(st, 0);
+		const char *emp = (const char *)sqlite3_column_text(st, 1);
+		bool same = (first && strcmp(first, e->name) == 0) || (first && old_name && strcmp(first, old_name) == 0) ||
+			    (emp && e->employee_no && strcmp(emp, e->employee_no) == 0);
+
+		if (!same) {
+			*ret_held = true;
+			(void)snprintf(why, whylen, "uid %lld reused: first held by %s", e->number, first ? first : "?");
+		}
+	}
+	(void)sqlite3_reset(st);
+	if (r < 0)
+		return r;
+	if (old_name && strcmp(old_name, e->name) != 0 && !*ret_held)
+		/* A rename keeps the identity: the history follows the new name. */
+		r = SYNC_EXEC(a, "UPDATE uid_history SET account_name = ? WHERE uid = ? AND account_name = ?", "sss",
+			      e->name, nb, old_name);
+	return r < 0 ? r : 0;
+}
+
+static int account_write(struct apply *a, size_t i, bool existing_pass)
+{
+	struct isms_ldap_entry *e = a->snap->accounts[i];
+	struct reg_account *ra = isms_smap_get(&a->racc_uuid, e->uuid);
+	const char *kind = isms_ldap_account_kind(e->kind_value), *status;
+	char why[300] = "", nb[32], gb[32], pb[32];
+	bool locked, held = false, manager_changed = false;
+	int64_t person_id = 0;
+	int r;
+
+	if (existing_pass != (ra != NULL))
+		return 0;
+	if (!ra) {
+		struct reg_account *byname = isms_smap_get(&a->racc_name, e->name);
+
+		if (byname && byname->uuid && isms_smap_get(&a->snap_uuid, byname->uuid))
+			return isms_sync_note(a->sum, "conflict", e->name, "another directory entry has this name",
+					      NULL) < 0 ? oom(a) : 0;
+		/* A local account, or a directory entry deleted and re-created: same row. */
+		ra = byname;
+	}
+	locked = isms_ldap_entry_locked(e, a->now, why, sizeof(why));
+	status = locked ? "locked" : "active";
+	if (e->manager_dn) {
+		char *key = isms_ldap_dn_key(e->manager_dn);
+
+		manager_changed = key && isms_smap_get(&a->changed_dn, key);
+		free(key);
+	}
+	if (ra && ra->uuid && strcmp(ra->uuid, e->uuid) == 0 && !a->acc_dirty[i] && !manager_changed &&
+	    (strcmp(ra->status, status) == 0 || strcmp(ra->status, "revoked") == 0 ||
+	     strcmp(ra->status, "held") == 0)) {
+		a->acc_id[i] = ra->id;
+		ra->seen = true;
+		return 0;   /* nothing this entry depends on changed */
+	}
+	if (e->employee_no) {
+		r = person_write(a, e, &person_id);
+		if (r < 0)
+			return r;
+	}
+	r = uid_check(a, e, ra ? ra->name : NULL, why, sizeof(why), &held);
+	if (r < 0)
+		return r;
+	if (held)
+		status = "held";
+	if (ra && strcmp(ra->status, "revoked") == 0)
+		status = "revoked";   /* only a restore undoes a revocation */
+	if (!ra) {
+		r = SYNC_EXEC(a, "INSERT INTO accounts (name, uid, gid, person_id, kind, source, source_uuid, dn, status,"
+				 " status_reason, shell, home, created_at, updated_at)"
+				 " VALUES (?, ?, ?, ?, ?, 'ldap', ?, ?, ?, ?, ?, ?, ?, ?)",
+				 "sssssssssssii", e->name, num(nb, sizeof(nb), e->number), num(gb, sizeof(gb), e->gid),
+				 person_id ? num(pb, sizeof(pb), person_id) : NULL, kind, e->uuid, e->dn, status,
+				 why[0] ? why : NULL, e->shell, e->home, a->now, a->now);
+		if (r < 0)
+			return r;
+		a->acc_id[i] = sqlite3_last_insert_rowid(a->ctx->reg);
+		a->sum->added++;
+		if (isms_sync_note(a->sum, "added", e->name, e->dn, e->employee_no) < 0)
+			return oom(a);
+	} else {
+		r = SYNC_EXEC(a, "UPDATE accounts SET name = ?, uid = ?, gid = ?, person_id = ?, kind = ?, source = 'ldap',"
+				 " source_uuid = ?, dn = ?, status = ?,"
+				 " status_reason = CASE WHEN status = 'revoked' THEN status_reason ELSE ? END,"
+				 " shell = ?, home = ?, updated_at = ?"
+				 " WHERE id = ?",
+				 "sssssssssssii", e->name, num(nb, sizeof(nb), e->number), num(gb, sizeof(gb), e->gid),
+				 person_id ? num(pb, sizeof(pb), person_id) : NULL, kind, e->uuid, e->dn, status,
+				 why[0] ? why : NULL, e->shell, e->home, a->now, ra->id);
+		if (r == -EEXIST)
+			return isms_sync_note(a->sum, "conflict", e->name, "renamed onto an existing account",
+					      NULL) < 0 ? oom(a) : 0;
+		if (r < 0)
+			return r;
+		ra->seen = true;
+		a->acc_id[i] = ra->id;
+		if (strcmp(ra->name, e->name) != 0) {
+			char d[600];
+
+			(void)snprintf(d, sizeof(d), "%s -> %s", ra->name, e->name);
+			a->sum->renamed++;
+			r = isms_sync_note(a->sum, "renamed", e->name, d, e->employee_no);
+		} else if (!(strcmp(status, "locked") == 0 && strcmp(ra->status, "locked") != 0) &&
+			   !(held && strcmp(ra->status, "held") != 0)) {
+			const char *what = "changed";
+
+			if (strcmp(ra->status, "locked") == 0 && strcmp(status, "active") == 0)
+				what = "unlocked";
+			else if (strcmp(ra->status, "departed") == 0)
+				what = "returned";
+			a->sum->changed++;
+			r = isms_sync_note(a->sum, what, e->name, ra->uuid ? NULL : "adopted from local",
+					   e->employee_no);
+		}
+		if (r < 0)
+			return oom(a);
+	}
+	if (strcmp(status, "locked") == 0 && (!ra || strcmp(ra->status, "locked") != 0)) {
+		a->sum->locked++;
+		if (isms_sync_note(a->sum, "locked", e->name, why, e->employee_no) < 0)
+			return oom(a);
+	}
+	if (held && (!ra || strcmp(ra->status, "held") != 0)) {
+		a->sum->held++;
+		if (isms_sync_note(a->sum, "held", e->name, why, e->employee_no) < 0)
+			return oom(a);
+	}
+	return 0;
+}
+
+/* Is the account still in the directory under its name? A departure is only
+ * recorded when a search by name (escaped: names are outside input) finds nothing. */
+static int departure_confirm(struct apply *a, const char *name, char *dn_found, size_t len)
+{
+	const char *base = a->conf->ldap_people_base[0] ? a->conf->ldap_people_base : a->conf->ldap_base_dn;
+	char *eq = isms_ldap_filter_eq(a->conf->ldap_attr_account, name), *filter = NULL;
+	char *attrs[] = { "1.1", NULL };
+	LDAPMessage *res = NULL, *e;
+	struct timeval tv = { .tv_sec = a->conf->ldap_timeout };
+	int rc, r = 0;
+
+	dn_found[0] = '\0';
+	if (!a->ld)
+		return 0;
+	if (!eq || asprintf(&filter, "(&%s%s)", a->conf->ldap_people_filter, eq) < 0) {
+		free(eq);
+		return oom(a);
+	}
+	rc = ldap_search_ext_s(a->ld, base, LDAP_SCOPE_SUBTREE, filter, attrs, 0, NULL, NULL, &tv, 1, &res);
+	if (rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED) {
+		e = ldap_first_entry(a->ld, res);
+		if (e) {
+			char *dn = ldap_get_dn(a->ld, e);
+
+			(void)snprintf(dn_found, len, "%s", dn ? dn : "?");
+			ldap_memfree(dn);
+		}
+	} else {
+		r = isms_err_set(a->err, -EIO, "%s: confirming departure of %s: %s", a->conf->ldap_uri, name,
+				 ldap_err2string(rc));
+	}
+	ldap_msgfree(res);
+	free(filter);
+	free(eq);
+	return r;
+}
+
+static int account_depart(struct apply *a, struct reg_account *ra)
+{
+	sqlite3_stmt *st;
+	char *emp = NULL, found[512], *groups = NULL, *detail = NULL;
+	size_t glen = 0;
+	FILE *gf;
+	int r;
+
+	r = departure_confirm(a, ra->name, found, sizeof(found));
+	if (r < 0)
+		return r;
+	if (found[0])
+		return isms_sync_note(a->sum, "kept", ra->name, found, NULL) < 0 ? oom(a) : 0;
+	/* What the account held, recorded before its memberships go. */
+	gf = open_memstream(&groups, &glen);
+	if (!gf)
+		return oom(a);
+	st = isms_db_query(a->ctx->reg, a->err,
+			   "SELECT DISTINCT g.name FROM memberships m JOIN groups g ON g.id = m.group_id"
+			   " WHERE m.account_id = ? ORDER BY g.name", "i", ra->id);
+	while (st && (r = isms_db_step(st, a->err)) == 1)
+		fprintf(gf, "%s%s", ftell(gf) ? "," : "", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	fclose(gf);
+	if (!st || r < 0) {
+		free(groups);
+		return st ? r : a->err->code;
+	}
+	st = isms_db_query(a->ctx->reg, a->err, "SELECT employee_no FROM people WHERE id = ?", "i", ra->person_id);
+	if (st && isms_db_step(st, a->err) == 1)
+		emp = isms_db_col_strdup(st, 0);
+	sqlite3_finalize(st);
+	if (asprintf(&detail, "groups=%s", groups ? groups : "") < 0)
+		detail = NULL;
+	free(groups);
+	if (!detail) {
+		free(emp);
+		return oom(a);
+	}
+	r = SYNC_EXEC(a, "UPDATE accounts SET status = 'departed', status_reason = 'entry removed from the directory',"
+			 " updated_at = ? WHERE id = ?", "ii", a->now, ra->id);
+	if (r == 0)
+		r = SYNC_EXEC(a, "INSERT INTO revocation_actions (account_name, employee_no, trigger, reason, step, status,"
+				 " detail, created_at, done_at) VALUES (?, ?, 'sync', 'departed from the directory',"
+				 " 'registry', 'done', ?, ?, ?)", "sssii", ra->name, emp, detail, a->now, a->now);
+	if (r == 0) {
+		a->sum->departed++;
+		r = isms_sync_note(a->sum, "departed", ra->name, detail, emp) < 0 ? oom(a) : 0;
+	}
+	free(emp);
+	free(detail);
+	return r;
+}
+
+static int accounts_depart(struct apply *a)
+{
+	long long allowed = a->active_before * a->conf->ldap_max_removals / 100;
+	int r;
+
+	if (a->conf->ldap_max_removals > 0 && allowed < 1)
+		allowed = 1;   /* a small directory may always lose one account */
+	for (size_t i = 0; i < a->nracc; i++) {
+		struct reg_account *ra = &a->racc[i];
+
+		if (ra->seen || !ra->uuid || strcmp(ra->source, "ldap") != 0 ||
+		    strcmp(ra->status, "departed") == 0 || strcmp(ra->status, "revoked") == 0)
+			continue;
+		r = account_depart(a, ra);
+		if (r < 0)
+			return r;
+	}
+	if (a->sum->departed > allowed && !a->opts->force)
+		return isms_err_set(a->err, -ECANCELED,
+				    "sync would remove %lld of %lld directory accounts, more than max_removals = %lld%%;"
+				    " check [ldap] base and filters, or run again with --force",
+				    a->sum->departed, a->active_before, a->conf->ldap_max_removals);
+	/* A person has left when every account they own has. */
+	r = SYNC_EXEC(a, "UPDATE people SET status = 'departed', updated_at = ?1 WHERE source = 'ldap' AND status = 'active'"
+			 " AND EXISTS (SELECT 1 FROM accounts WHERE person_id = people.id)"
+			 " AND NOT EXISTS (SELECT 1 FROM accounts WHERE person_id = people.id"
+			 " AND status NOT IN ('departed', 'revoked'))", "i", a->now);
+	if (r == 0)
+		r = SYNC_EXEC(a, "UPDATE people SET status = 'active', updated_at = ?1 WHERE source = 'ldap' AND status = 'departed'"
+				 " AND terminated_at IS NULL AND EXISTS (SELECT 1 FROM accounts WHERE person_id = people.id"
+				 " AND status IN ('active', 'locked', 'held'))", "i", a->now);
+	return r;
+}
+
+static void progress(struct apply *a, const char *phase, long long done, long long total)
+{
+	if (a->opts->progress)
+		a->opts->progress(a->opts->progress_arg, phase, done, total);
+}
+
+int isms_sync_apply(struct isms_ctx *ctx, LDAP *ld, const struct isms_snapshot *snap,
+		    const struct isms_sync_opts *opts, struct isms_sync_summary *sum,
+		    struct isms_err *err)
+{
+	struct apply a = {
+		.ctx = ctx, .conf = ctx->conf, .ld = ld, .snap = snap, .opts = opts, .sum = sum,
+		.err = err, .now = isms_now(),
+	};
+	long long total = (long long)(snap->naccounts * 2 + snap->ngroups);
+	int r;
+
+	r = sync_load(&a);
+	if (r == 0)
+		r = groups_remove(&a);
+	for (size_t i = 0; r == 0 && i < snap->ngroups; i++)
+		r = group_write(&a, i);
+	/* Accounts already known first, so a newcomer reusing a uid is the one held. */
+	for (int pass = 1; pass >= 0 && r == 0; pass--)
+		for (size_t i = 0; r == 0 && i < snap->naccounts; i++) {
+			r = account_write(&a, i, pass == 1);
+			if ((i & 1023) == 0)
+				progress(&a, "applying", (long long)(snap->ngroups + (1 - pass) * snap->naccounts + i),
+					 total);
+		}
+	if (r == 0)
+		r = accounts_depart(&a);
+	if (r == 0)
+		r = sync_apply_members(&a);
+	if (r == 0)
+		r = sync_apply_entries(&a);
+	if (r == 0)
+		progress(&a, "applying", total, total);
+	sum->accounts = (long long)snap->naccounts;
+	sum->groups_total = (long long)snap->ngroups;
+	sync_kept_free(&a);
+	sync_load_free(&a);
+	return r;
+}

@@ -1,0 +1,100 @@
+/* Internal to the sync (sync_load.c, sync_apply.c, sync_members.c): the state of
+ * one apply — the registry as loaded, the snapshot's indexes, the ids written. */
+#ifndef ISMS_SYNC_INT_H
+#define ISMS_SYNC_INT_H
+
+#include "db.h"
+#include "smap.h"
+#include "sync.h"
+
+struct reg_account {
+	int64_t id;
+	char *name;
+	char *uuid;             /* NULL for a local account */
+	char *status;
+	char *source;
+	int64_t uid;            /* -1: NULL */
+	int64_t person_id;      /* 0: none */
+	bool seen;              /* matched by an entry of this snapshot */
+};
+
+struct reg_group {
+	int64_t id;
+	char *name;
+	char *uuid;
+	char *dn;
+	int64_t gid;
+	int privileged;
+	bool removed;
+};
+
+struct stored_entry {
+	char *uuid, *dn, *data, *kind;
+};
+
+struct apply {
+	struct isms_ctx *ctx;
+	const struct isms_conf *conf;
+	LDAP *ld;
+	const struct isms_snapshot *snap;
+	const struct isms_sync_opts *opts;
+	struct isms_sync_summary *sum;
+	struct isms_err *err;
+	int64_t now;
+
+	struct reg_account *racc;
+	size_t nracc;
+	struct isms_smap racc_uuid, racc_name;
+	struct reg_group *rgrp;
+	size_t nrgrp;
+	struct isms_smap rgrp_uuid, rgrp_name;
+	struct stored_entry *stored;
+	size_t nstored;
+	struct isms_smap stored_uuid;
+	struct isms_smap snap_uuid;     /* uuid -> entry, both kinds */
+
+	char **acc_dnkey, **grp_dnkey;  /* normalized DNs of the snapshot */
+	struct isms_smap acc_dn, acc_name, grp_dn; /* -> index + 1 (as pointer-sized integer) */
+	char **acc_json, **grp_json;    /* stored form of each snapshot entry */
+	bool *acc_dirty;                /* entry new or changed since the stored snapshot */
+	struct isms_smap changed_dn;    /* DN keys of account entries added, changed or gone */
+	int64_t *acc_id, *grp_id;       /* registry ids (0: not written) */
+	long long active_before;        /* directory accounts not departed/revoked before */
+
+	/* Statements prepared once and rebound for every row (see SYNC_QUERY). */
+	struct { const char *sql; sqlite3_stmt *st; } kept[32];
+	size_t nkept;
+};
+
+/* The slot of a kept statement for this SQL text (compared by address: each
+ * call site's literal), or NULL when all are taken. */
+sqlite3_stmt **sync_slot(struct apply *a, const char *sql);
+/* Step a kept statement to its end and reset it: 0 or negative errno. */
+int sync_run(struct apply *a, sqlite3_stmt *st);
+void sync_kept_free(struct apply *a);
+
+/* A statement run once per row of a 100,000-row sync: prepared the first time
+ * with isms_db_query, rebound with isms_db_rebind after. Reset it when done
+ * reading (sqlite3_reset), or run it with SYNC_EXEC. */
+#define SYNC_QUERY(a, sql, fmt, ...) ({ \
+	sqlite3_stmt **s_ = sync_slot((a), (sql)), *r_ = NULL; \
+	if (!s_) \
+		(void)isms_err_set((a)->err, -ENOMEM, "too many kept statements"); \
+	else if (*s_) \
+		r_ = isms_db_rebind(*s_, (a)->err, fmt, __VA_ARGS__) < 0 ? NULL : *s_; \
+	else \
+		r_ = *s_ = isms_db_query((a)->ctx->reg, (a)->err, (sql), fmt, __VA_ARGS__); \
+	r_; })
+#define SYNC_EXEC(a, sql, fmt, ...) sync_run((a), SYNC_QUERY(a, sql, fmt, __VA_ARGS__))
+
+#define SMAP_IDX(p) ((size_t)(uintptr_t)(p))
+#define IDX_SMAP(i) ((void *)(uintptr_t)(i))
+
+/* sync_load.c: load the registry and the stored snapshot, index the new one. */
+int sync_load(struct apply *a);
+void sync_load_free(struct apply *a);
+
+int sync_apply_members(struct apply *a);
+int sync_apply_entries(struct apply *a);
+
+#endif

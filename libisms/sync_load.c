@@ -1,0 +1,291 @@
+/* What a sync diffs against: the registry's accounts and groups, the stored
+ * snapshot, and indexes of the new snapshot by DN and name, with the account
+ * entries that changed since the stored one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "ldap_map.h"
+#include "sync_int.h"
+#include "util.h"
+
+static int oom(struct apply *a)
+{
+	return isms_err_set(a->err, -ENOMEM, "out of memory");
+}
+
+void sync_load_free(struct apply *a)
+{
+	for (size_t i = 0; i < a->nracc; i++) {
+		free(a->racc[i].name);
+		free(a->racc[i].uuid);
+		free(a->racc[i].status);
+		free(a->racc[i].source);
+	}
+	free(a->racc);
+	for (size_t i = 0; i < a->nrgrp; i++) {
+		free(a->rgrp[i].name);
+		free(a->rgrp[i].uuid);
+		free(a->rgrp[i].dn);
+	}
+	free(a->rgrp);
+	for (size_t i = 0; i < a->nstored; i++) {
+		free(a->stored[i].uuid);
+		free(a->stored[i].dn);
+		free(a->stored[i].data);
+		free(a->stored[i].kind);
+	}
+	free(a->stored);
+	for (size_t i = 0; i < a->snap->naccounts; i++) {
+		free(a->acc_dnkey ? a->acc_dnkey[i] : NULL);
+		free(a->acc_json ? a->acc_json[i] : NULL);
+	}
+	for (size_t i = 0; i < a->snap->ngroups; i++) {
+		free(a->grp_dnkey ? a->grp_dnkey[i] : NULL);
+		free(a->grp_json ? a->grp_json[i] : NULL);
+	}
+	free(a->acc_dnkey);
+	free(a->acc_json);
+	free(a->grp_dnkey);
+	free(a->grp_json);
+	free(a->acc_dirty);
+	free(a->acc_id);
+	free(a->grp_id);
+	isms_smap_free(&a->racc_uuid);
+	isms_smap_free(&a->racc_name);
+	isms_smap_free(&a->rgrp_uuid);
+	isms_smap_free(&a->rgrp_name);
+	isms_smap_free(&a->stored_uuid);
+	isms_smap_free(&a->snap_uuid);
+	isms_smap_free(&a->acc_dn);
+	isms_smap_free(&a->acc_name);
+	isms_smap_free(&a->grp_dn);
+	isms_smap_free(&a->changed_dn);
+}
+
+static int load_registry(struct apply *a)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int r;
+
+	st = isms_db_query(a->ctx->reg, a->err,
+			   "SELECT id, name, source_uuid, status, source, uid, person_id FROM accounts", NULL);
+	if (!st)
+		return a->err->code;
+	while ((r = isms_db_step(st, a->err)) == 1) {
+		struct reg_account *ra;
+
+		if (a->nracc == cap) {
+			cap = cap ? cap * 2 : 256;
+			ra = realloc(a->racc, cap * sizeof(*ra));
+			if (!ra) {
+				r = oom(a);
+				break;
+			}
+			a->racc = ra;
+		}
+		ra = &a->racc[a->nracc++];
+		memset(ra, 0, sizeof(*ra));
+		ra->id = sqlite3_column_int64(st, 0);
+		ra->name = isms_db_col_strdup(st, 1);
+		ra->uuid = isms_db_col_strdup(st, 2);
+		ra->status = isms_db_col_strdup(st, 3);
+		ra->source = isms_db_col_strdup(st, 4);
+		ra->uid = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
+		ra->person_id = sqlite3_column_int64(st, 6);
+		if (!ra->name || !ra->status || !ra->source) {
+			r = oom(a);
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < a->nracc; i++) {
+		struct reg_account *ra = &a->racc[i];
+
+		if (isms_smap_put(&a->racc_name, ra->name, ra) < 0 ||
+		    (ra->uuid && isms_smap_put(&a->racc_uuid, ra->uuid, ra) < 0))
+			return oom(a);
+		if (ra->uuid && strcmp(ra->source, "ldap") == 0 && strcmp(ra->status, "departed") != 0 &&
+		    strcmp(ra->status, "revoked") != 0)
+			a->active_before++;
+	}
+
+	cap = 0;
+	st = isms_db_query(a->ctx->reg, a->err,
+			   "SELECT id, name, source_uuid, dn, gid, privileged FROM groups", NULL);
+	if (!st)
+		return a->err->code;
+	while ((r = isms_db_step(st, a->err)) == 1) {
+		struct reg_group *rg;
+
+		if (a->nrgrp == cap) {
+			cap = cap ? cap * 2 : 64;
+			rg = realloc(a->rgrp, cap * sizeof(*rg));
+			if (!rg) {
+				r = oom(a);
+				break;
+			}
+			a->rgrp = rg;
+		}
+		rg = &a->rgrp[a->nrgrp++];
+		memset(rg, 0, sizeof(*rg));
+		rg->id = sqlite3_column_int64(st, 0);
+		rg->name = isms_db_col_strdup(st, 1);
+		rg->uuid = isms_db_col_strdup(st, 2);
+		rg->dn = isms_db_col_strdup(st, 3);
+		rg->gid = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
+		rg->privileged = sqlite3_column_int(st, 5);
+		if (!rg->name) {
+			r = oom(a);
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < a->nrgrp; i++) {
+		struct reg_group *rg = &a->rgrp[i];
+
+		if (isms_smap_put(&a->rgrp_name, rg->name, rg) < 0 ||
+		    (rg->uuid && isms_smap_put(&a->rgrp_uuid, rg->uuid, rg) < 0))
+			return oom(a);
+	}
+
+	cap = 0;
+	st = isms_db_query(a->ctx->reg, a->err, "SELECT uuid, kind, dn, data FROM ldap_entries", NULL);
+	if (!st)
+		return a->err->code;
+	while ((r = isms_db_step(st, a->err)) == 1) {
+		struct stored_entry *se;
+
+		if (a->nstored == cap) {
+			cap = cap ? cap * 2 : 256;
+			se = realloc(a->stored, cap * sizeof(*se));
+			if (!se) {
+				r = oom(a);
+				break;
+			}
+			a->stored = se;
+		}
+		se = &a->stored[a->nstored++];
+		se->uuid = isms_db_col_strdup(st, 0);
+		se->kind = isms_db_col_strdup(st, 1);
+		se->dn = isms_db_col_strdup(st, 2);
+		se->data = isms_db_col_strdup(st, 3);
+		if (!se->uuid || !se->kind || !se->dn || !se->data) {
+			r = oom(a);
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < a->nstored; i++)
+		if (isms_smap_put(&a->stored_uuid, a->stored[i].uuid, &a->stored[i]) < 0)
+			return oom(a);
+	return 0;
+}
+
+/* Index the snapshot; find which account entries changed since the stored one. */
+static int index_snapshot(struct apply *a)
+{
+	const struct isms_snapshot *s = a->snap;
+	size_t na = s->naccounts, ng = s->ngroups;
+
+	a->acc_dnkey = calloc(na + 1, sizeof(char *));
+	a->acc_json = calloc(na + 1, sizeof(char *));
+	a->acc_dirty = calloc(na + 1, sizeof(bool));
+	a->acc_id = calloc(na + 1, sizeof(int64_t));
+	a->grp_dnkey = calloc(ng + 1, sizeof(char *));
+	a->grp_json = calloc(ng + 1, sizeof(char *));
+	a->grp_id = calloc(ng + 1, sizeof(int64_t));
+	if (!a->acc_dnkey || !a->acc_json || !a->acc_dirty || !a->acc_id || !a->grp_dnkey ||
+	    !a->grp_json || !a->grp_id)
+		return oom(a);
+	for (size_t i = 0; i < na; i++) {
+		struct isms_ldap_entry *e = s->accounts[i];
+		struct stored_entry *se = isms_smap_get(&a->stored_uuid, e->uuid);
+
+		a->acc_dnkey[i] = isms_ldap_dn_key(e->dn);
+		a->acc_json[i] = isms_ldap_entry_to_json(e);
+		if (!a->acc_dnkey[i] || !a->acc_json[i])
+			return oom(a);
+		a->acc_dirty[i] = !se || strcmp(se->data, a->acc_json[i]) != 0 || strcmp(se->dn, e->dn) != 0;
+		if (isms_smap_put(&a->acc_dn, a->acc_dnkey[i], IDX_SMAP(i + 1)) < 0 ||
+		    isms_smap_put(&a->acc_name, e->name, IDX_SMAP(i + 1)) < 0 ||
+		    isms_smap_put(&a->snap_uuid, e->uuid, e) < 0)
+			return oom(a);
+		if (a->acc_dirty[i] && isms_smap_put(&a->changed_dn, a->acc_dnkey[i], IDX_SMAP(1)) < 0)
+			return oom(a);
+	}
+	for (size_t i = 0; i < ng; i++) {
+		struct isms_ldap_entry *e = s->groups[i];
+
+		a->grp_dnkey[i] = isms_ldap_dn_key(e->dn);
+		a->grp_json[i] = isms_ldap_entry_to_json(e);
+		if (!a->grp_dnkey[i] || !a->grp_json[i])
+			return oom(a);
+		if (isms_smap_put(&a->grp_dn, a->grp_dnkey[i], IDX_SMAP(i + 1)) < 0 ||
+		    isms_smap_put(&a->snap_uuid, e->uuid, e) < 0)
+			return oom(a);
+	}
+	/* Accounts gone from the directory change their reports' manager too. */
+	for (size_t i = 0; i < a->nstored; i++) {
+		struct stored_entry *se = &a->stored[i];
+		char *key;
+
+		if (strcmp(se->kind, "account") != 0 || isms_smap_get(&a->snap_uuid, se->uuid))
+			continue;
+		key = isms_ldap_dn_key(se->dn);
+		if (!key)
+			return oom(a);
+		/* The stored dn outlives the map: replace it with its key. */
+		free(se->dn);
+		se->dn = key;
+		if (isms_smap_put(&a->changed_dn, se->dn, IDX_SMAP(1)) < 0)
+			return oom(a);
+	}
+	return 0;
+}
+
+sqlite3_stmt **sync_slot(struct apply *a, const char *sql)
+{
+	for (size_t i = 0; i < a->nkept; i++)
+		if (a->kept[i].sql == sql)
+			return &a->kept[i].st;
+	if (a->nkept == ISMS_ARRAY_SIZE(a->kept))
+		return NULL;
+	a->kept[a->nkept].sql = sql;
+	a->kept[a->nkept].st = NULL;
+	return &a->kept[a->nkept++].st;
+}
+
+int sync_run(struct apply *a, sqlite3_stmt *st)
+{
+	int r;
+
+	if (!st)
+		return a->err->code ? a->err->code : -EIO;
+	while ((r = isms_db_step(st, a->err)) == 1)
+		;
+	(void)sqlite3_reset(st);
+	return r;
+}
+
+void sync_kept_free(struct apply *a)
+{
+	for (size_t i = 0; i < a->nkept; i++)
+		sqlite3_finalize(a->kept[i].st);
+	a->nkept = 0;
+}
+
+int sync_load(struct apply *a)
+{
+	int r = load_registry(a);
+
+	return r < 0 ? r : index_snapshot(a);
+}

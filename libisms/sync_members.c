@@ -1,0 +1,401 @@
+/* Group membership from the directory: direct members (memberUid by name,
+ * member/uniqueMember by DN), nested groups resolved with the path that grants
+ * each inherited membership, and the stored snapshot the next sync diffs against. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "ldap_map.h"
+#include "sync_int.h"
+#include "util.h"
+
+struct direct {
+	size_t *acc;            /* account indexes */
+	const char **attr;      /* the attribute that lists each */
+	size_t nacc, capacc;
+	size_t *child;          /* group indexes nested in this group */
+	size_t nchild, capchild;
+};
+
+struct existing {
+	int64_t id;             /* -1: inserted by this run */
+	char *key;              /* "account:group:via" */
+	char *path, *attr;
+	bool seen;
+};
+
+static int direct_add_acc(struct direct *d, size_t idx, const char *attr)
+{
+	for (size_t k = 0; k < d->nacc; k++)
+		if (d->acc[k] == idx)
+			return 0;
+	if (d->nacc == d->capacc) {
+		size_t cap = d->capacc ? d->capacc * 2 : 8;
+		size_t *acc = realloc(d->acc, cap * sizeof(*acc));
+		const char **at;
+
+		if (!acc)
+			return -ENOMEM;
+		d->acc = acc;
+		at = realloc(d->attr, cap * sizeof(*at));
+		if (!at)
+			return -ENOMEM;
+		d->attr = at;
+		d->capacc = cap;
+	}
+	d->acc[d->nacc] = idx;
+	d->attr[d->nacc++] = attr;
+	return 0;
+}
+
+static int direct_add_child(struct direct *d, size_t idx)
+{
+	for (size_t k = 0; k < d->nchild; k++)
+		if (d->child[k] == idx)
+			return 0;
+	if (d->nchild == d->capchild) {
+		size_t cap = d->capchild ? d->capchild * 2 : 4;
+		size_t *c = realloc(d->child, cap * sizeof(*c));
+
+		if (!c)
+			return -ENOMEM;
+		d->child = c;
+		d->capchild = cap;
+	}
+	d->child[d->nchild++] = idx;
+	return 0;
+}
+
+static int direct_by_dn(struct apply *a, struct direct *d, size_t self, char **dns, const char *attr)
+{
+	for (; dns && *dns; dns++) {
+		char *key = isms_ldap_dn_key(*dns);
+		size_t ai, gi;
+		int r = 0;
+
+		if (!key)
+			return -ENOMEM;
+		ai = SMAP_IDX(isms_smap_get(&a->acc_dn, key));
+		gi = SMAP_IDX(isms_smap_get(&a->grp_dn, key));
+		free(key);
+		if (ai)
+			r = direct_add_acc(d, ai - 1, attr);
+		else if (gi && gi - 1 != self)
+			r = direct_add_child(d, gi - 1);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int directs_build(struct apply *a, struct direct *dir)
+{
+	for (size_t g = 0; g < a->snap->ngroups; g++) {
+		struct isms_ldap_entry *e = a->snap->groups[g];
+		int r = 0;
+
+		for (char **u = e->member_uid; u && *u && r == 0; u++) {
+			size_t ai = SMAP_IDX(isms_smap_get(&a->acc_name, *u));
+
+			if (ai)
+				r = direct_add_acc(&dir[g], ai - 1, "memberUid");
+		}
+		if (r == 0)
+			r = direct_by_dn(a, &dir[g], g, e->member, "member");
+		if (r == 0)
+			r = direct_by_dn(a, &dir[g], g, e->unique_member, "uniqueMember");
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void existing_free(struct existing *x)
+{
+	free(x->key);
+	free(x->path);
+	free(x->attr);
+}
+
+static int existing_load(struct apply *a, struct isms_smap *m, struct existing **ret, size_t *ret_n)
+{
+	struct existing *ex = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st;
+	int r;
+
+	st = isms_db_query(a->ctx->reg, a->err,
+			   "SELECT id, account_id, group_id, coalesce(via_id, 0), path, attr FROM memberships"
+			   " WHERE source = 'ldap'", NULL);
+	if (!st)
+		return a->err->code;
+	while ((r = isms_db_step(st, a->err)) == 1) {
+		struct existing *x;
+
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			x = realloc(ex, cap * sizeof(*ex));
+			if (!x) {
+				r = -ENOMEM;
+				break;
+			}
+			ex = x;
+		}
+		x = &ex[n++];
+		memset(x, 0, sizeof(*x));
+		x->id = sqlite3_column_int64(st, 0);
+		x->path = isms_db_col_strdup(st, 4);
+		x->attr = isms_db_col_strdup(st, 5);
+		if (asprintf(&x->key, "%lld:%lld:%lld", (long long)sqlite3_column_int64(st, 1),
+			     (long long)sqlite3_column_int64(st, 2), (long long)sqlite3_column_int64(st, 3)) < 0) {
+			x->key = NULL;
+			r = -ENOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	/* The map points into the array: fill it once the array no longer moves. */
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (isms_smap_put(m, ex[i].key, &ex[i]) < 0)
+			r = -ENOMEM;
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			existing_free(&ex[i]);
+		free(ex);
+		return r == -ENOMEM ? isms_err_set(a->err, r, "out of memory") : r;
+	}
+	*ret = ex;
+	*ret_n = n;
+	return 0;
+}
+
+static bool same_text(const char *x, const char *y)
+{
+	return (!x && !y) || (x && y && strcmp(x, y) == 0);
+}
+
+static int membership_put(struct apply *a, struct isms_smap *m, int64_t acc, int64_t grp, int64_t via,
+			  const char *path, const char *attr)
+{
+	char key[80], vb[32];
+	struct existing *x;
+	int r;
+
+	(void)snprintf(key, sizeof(key), "%" PRId64 ":%" PRId64 ":%" PRId64, acc, grp, via);
+	x = isms_smap_get(m, key);
+	if (x) {
+		if (x->seen)
+			return 0;
+		x->seen = true;
+		a->sum->memberships_total++;
+		if (same_text(x->path, path) && same_text(x->attr, attr))
+			return 0;
+		return SYNC_EXEC(a, "UPDATE memberships SET path = ?, attr = ? WHERE id = ?",
+				    "ssi", path, attr, x->id);
+	}
+	(void)snprintf(vb, sizeof(vb), "%" PRId64, via);
+	r = SYNC_EXEC(a, "INSERT INTO memberships (account_id, group_id, via_id, path, source, attr)"
+			 " VALUES (?, ?, ?, ?, 'ldap', ?)", "iisss", acc, grp, via ? vb : NULL, path, attr);
+	if (r < 0)
+		return r;
+	/* Remember it, so a second route to the same grant is not inserted twice. */
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return isms_err_set(a->err, -ENOMEM, "out of memory");
+	x->seen = true;
+	x->id = -1;
+	x->key = strdup(key);
+	if (!x->key || isms_smap_put(m, x->key, x) < 0) {
+		free(x->key);
+		free(x);
+		return isms_err_set(a->err, -ENOMEM, "out of memory");
+	}
+	a->sum->memberships_added++;
+	a->sum->memberships_total++;
+	return 0;
+}
+
+/* Walk down from group g through nested groups; every account reached is a
+ * member of g, via the group it is directly in, with the chain that grants it. */
+static int group_expand(struct apply *a, struct direct *dir, size_t g, struct isms_smap *m,
+			unsigned *mark, unsigned gen)
+{
+	size_t *queue = malloc((a->snap->ngroups + 1) * sizeof(*queue));
+	char **paths = calloc(a->snap->ngroups + 1, sizeof(*paths));
+	size_t head = 0, tail = 0;
+	int r = 0;
+
+	if (!queue || !paths) {
+		free(queue);
+		free(paths);
+		return isms_err_set(a->err, -ENOMEM, "out of memory");
+	}
+	queue[tail++] = g;
+	mark[g] = gen;
+	while (head < tail && r == 0) {
+		size_t d = queue[head];
+		const char *path = paths[head];
+
+		head++;
+		for (size_t k = 0; k < dir[d].nacc && r == 0; k++) {
+			int64_t acc = a->acc_id[dir[d].acc[k]];
+
+			if (acc && a->grp_id[g])
+				r = membership_put(a, m, acc, a->grp_id[g], d == g ? 0 : a->grp_id[d], path,
+						   dir[d].attr[k]);
+		}
+		for (size_t k = 0; k < dir[d].nchild && r == 0; k++) {
+			size_t c = dir[d].child[k];
+
+			if (mark[c] == gen)
+				continue;   /* visited, or a cycle */
+			mark[c] = gen;
+			if (asprintf(&paths[tail], "%s > %s", a->snap->groups[c]->name,
+				     path ? path : a->snap->groups[g]->name) < 0) {
+				paths[tail] = NULL;
+				r = isms_err_set(a->err, -ENOMEM, "out of memory");
+				break;
+			}
+			queue[tail++] = c;
+		}
+	}
+	for (size_t i = 0; i < tail; i++)
+		free(paths[i]);
+	free(paths);
+	free(queue);
+	return r;
+}
+
+static int nesting_apply(struct apply *a, struct direct *dir)
+{
+	struct isms_smap want = { 0 };
+	char **keys = calloc(a->snap->ngroups + 1, sizeof(*keys));
+	sqlite3_stmt *st;
+	int r = 0;
+
+	if (!keys)
+		return isms_err_set(a->err, -ENOMEM, "out of memory");
+	/* Desired pairs, then drop stale rows of directory groups and add the missing ones. */
+	for (size_t g = 0; g < a->snap->ngroups && r == 0; g++)
+		for (size_t k = 0; k < dir[g].nchild && r == 0; k++) {
+			char key[64];
+
+			if (!a->grp_id[g] || !a->grp_id[dir[g].child[k]])
+				continue;
+			(void)snprintf(key, sizeof(key), "%" PRId64 ":%" PRId64, a->grp_id[g],
+				       a->grp_id[dir[g].child[k]]);
+			r = SYNC_EXEC(a, "INSERT OR IGNORE INTO group_nesting (parent_id, child_id) VALUES (?, ?)", "ii",
+					 a->grp_id[g], a->grp_id[dir[g].child[k]]);
+			if (r == 0) {
+				char *kk = strdup(key);
+
+				if (!kk || isms_smap_put(&want, kk, kk) < 0) {
+					free(kk);
+					r = isms_err_set(a->err, -ENOMEM, "out of memory");
+				}
+			}
+		}
+	st = r ? NULL : isms_db_query(a->ctx->reg, a->err,
+				      "SELECT n.parent_id, n.child_id FROM group_nesting n JOIN groups g ON g.id = n.parent_id"
+				      " WHERE g.source = 'ldap'", NULL);
+	if (!st && r == 0)
+		r = a->err->code;
+	while (st && r == 0 && (r = isms_db_step(st, a->err)) == 1) {
+		char key[64];
+		int64_t p = sqlite3_column_int64(st, 0), c = sqlite3_column_int64(st, 1);
+
+		r = 0;
+		(void)snprintf(key, sizeof(key), "%" PRId64 ":%" PRId64, p, c);
+		if (!isms_smap_get(&want, key))
+			r = SYNC_EXEC(a, "DELETE FROM group_nesting WHERE parent_id = ? AND child_id = ?", "ii", p, c);
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < want.cap; i++)
+		free((char *)want.keys[i]);
+	isms_smap_free(&want);
+	free(keys);
+	return r < 0 ? r : 0;
+}
+
+int sync_apply_members(struct apply *a)
+{
+	size_t ng = a->snap->ngroups, nex = 0;
+	struct direct *dir = calloc(ng + 1, sizeof(*dir));
+	unsigned *mark = calloc(ng + 1, sizeof(*mark));
+	struct existing *ex = NULL;
+	struct isms_smap m = { 0 };
+	int r;
+
+	if (!dir || !mark) {
+		r = isms_err_set(a->err, -ENOMEM, "out of memory");
+		goto done;
+	}
+	r = directs_build(a, dir);
+	if (r < 0) {
+		r = isms_err_set(a->err, r, "out of memory");
+		goto done;
+	}
+	r = existing_load(a, &m, &ex, &nex);
+	for (size_t g = 0; g < ng && r == 0; g++)
+		r = group_expand(a, dir, g, &m, mark, (unsigned)g + 1);
+	for (size_t i = 0; i < nex && r == 0; i++) {
+		if (ex[i].seen)
+			continue;
+		r = SYNC_EXEC(a, "DELETE FROM memberships WHERE id = ?", "i", ex[i].id);
+		a->sum->memberships_removed++;
+	}
+	if (r == 0)
+		r = nesting_apply(a, dir);
+done:
+	/* Rows inserted during this run were allocated one by one (id -1). */
+	for (size_t i = 0; i < m.cap; i++) {
+		struct existing *x = m.vals[i];
+
+		if (m.keys[i] && x && x->id == -1) {
+			existing_free(x);
+			free(x);
+		}
+	}
+	for (size_t i = 0; i < nex; i++)
+		existing_free(&ex[i]);
+	free(ex);
+	isms_smap_free(&m);
+	for (size_t g = 0; dir && g < ng; g++) {
+		free(dir[g].acc);
+		free(dir[g].attr);
+		free(dir[g].child);
+	}
+	free(dir);
+	free(mark);
+	return r;
+}
+
+/* The stored snapshot: rows for new or changed entries, none for gone ones. */
+int sync_apply_entries(struct apply *a)
+{
+	int r = 0;
+
+	for (int k = 0; k < 2 && r == 0; k++) {
+		size_t n = k == 0 ? a->snap->naccounts : a->snap->ngroups;
+		struct isms_ldap_entry **es = k == 0 ? a->snap->accounts : a->snap->groups;
+		char **json = k == 0 ? a->acc_json : a->grp_json;
+
+		for (size_t i = 0; i < n && r == 0; i++) {
+			struct stored_entry *se = isms_smap_get(&a->stored_uuid, es[i]->uuid);
+
+			if (se && strcmp(se->data, json[i]) == 0 && strcmp(se->dn, es[i]->dn) == 0)
+				continue;
+			r = SYNC_EXEC(a, "INSERT OR REPLACE INTO ldap_entries (uuid, kind, dn, data) VALUES (?, ?, ?, ?)",
+					 "ssss", es[i]->uuid, k == 0 ? "account" : "group", es[i]->dn, json[i]);
+		}
+	}
+	for (size_t i = 0; i < a->nstored && r == 0; i++) {
+		if (isms_smap_get(&a->snap_uuid, a->stored[i].uuid))
+			continue;
+		r = SYNC_EXEC(a, "DELETE FROM ldap_entries WHERE uuid = ?", "s",
+				 a->stored[i].uuid);
+	}
+	return r;
+}

@@ -1,0 +1,69 @@
+# accessctl sync of a large directory beside ldapsearch dumping the same
+# entries (paged, same attributes) from the same server in the same run: the
+# floor is what the server takes to send them. Target: within 1.5x.
+# BENCH_LDAP_N (default 100000) accounts, BENCH_LDAP_N/50 groups.
+. "$TOP/tests/lib/slapd.sh"
+
+bench_ldap() {
+	local n=${BENCH_LDAP_N:-100000} ng ldif root t0 t1 t_dump t_first t_steady t_cs t_inc i attrs
+	ng=$((n / 50))
+	ldif=$BENCH/ldap-big.ldif
+	cp "$TOP/examples/directory.ldif" "$ldif"
+	# Accounts each in one posixGroup (memberUid); one in four also in a
+	# groupOfNames (member DN); every tenth groupOfNames nests the next.
+	awk -v n="$n" -v ng="$ng" 'BEGIN {
+		base = "dc=example,dc=com"
+		for (i = 0; i < n; i++)
+			printf "\ndn: uid=u%d,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: u%d\ncn: User %d\nsn: U%d\nmail: u%d@example.com\nemployeeNumber: N%d\nmanager: uid=u%d,ou=people,%s\ndepartmentNumber: D%d\ntitle: Engineer\nuidNumber: %d\ngidNumber: 100\nhomeDirectory: /home/u%d\nloginShell: /bin/bash\n", i, base, i, i, i, i, i, int(i / 10) * 10, base, i % 40, 300000 + i, i
+		np = int(ng * 3 / 4)
+		for (g = 0; g < np; g++) {
+			printf "\ndn: cn=pg%d,ou=groups,%s\nobjectClass: posixGroup\ncn: pg%d\ngidNumber: %d\n", g, base, g, 400000 + g
+			for (i = g; i < n; i += np) printf "memberUid: u%d\n", i
+		}
+		for (g = 0; g < ng - np; g++) {
+			printf "\ndn: cn=gn%d,ou=groups,%s\nobjectClass: groupOfNames\ncn: gn%d\n", g, base, g
+			if (g % 10 == 0 && g + 1 < ng - np) printf "member: cn=gn%d,ou=groups,%s\n", g + 1, base
+			for (i = g * 4; i < n; i += (ng - np) * 4) printf "member: uid=u%d,ou=people,%s\n", i, base
+		}
+	}' >> "$ldif"
+	SLAPD_MODULES=syncprov slapd_start "$ldif" >/dev/null || { echo "slapd failed"; return 1; }
+	cat "$SLAPD_PIDFILE" > "$BENCH/slapd-bench.pid"
+	root=$BENCH/ldap-root
+	"$BUILD/accessctl" --root "$root" init >/dev/null
+	printf '%s\n' "$SLAPD_READERPW" > "$root/etc/isms/ldap.bindpw"
+	chmod 600 "$root/etc/isms/ldap.bindpw"
+	cat >> "$root/etc/isms/isms.conf" <<CONF
+[ldap]
+uri = $SLAPD_URI
+allow_insecure = yes
+base_dn = $SLAPD_BASE
+bind_dn = cn=reader,ou=system,$SLAPD_BASE
+max_removals = 100
+CONF
+	now() { date +%s.%N; }
+	since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+	sync_() { "$BUILD/accessctl" --root "$root" sync "$@" > "$BENCH/sync.out" 2>&1 || { cat "$BENCH/sync.out"; return 1; }; }
+	attrs="entryUUID uid uidNumber gidNumber cn displayName mail employeeNumber manager departmentNumber title loginShell homeDirectory employeeType pwdAccountLockedTime shadowExpire"
+	t0=$(now)
+	ldapsearch -x -LLL -H "$SLAPD_URI" -D "cn=reader,ou=system,$SLAPD_BASE" -w "$SLAPD_READERPW" -b "$SLAPD_BASE" \
+		-E pr=500/noprompt '(objectClass=posixAccount)' $attrs > /dev/null
+	ldapsearch -x -LLL -H "$SLAPD_URI" -D "cn=reader,ou=system,$SLAPD_BASE" -w "$SLAPD_READERPW" -b "$SLAPD_BASE" \
+		-E pr=500/noprompt '(|(objectClass=posixGroup)(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))' \
+		entryUUID cn gidNumber memberUid member uniqueMember > /dev/null
+	t_dump=$(since "$t0")
+	t0=$(now); sync_ --full || return 1; t_first=$(since "$t0")
+	t0=$(now); sync_ --full || return 1; t_steady=$(since "$t0")
+	t0=$(now); sync_ || return 1; t_cs=$(since "$t0")
+	for i in $(seq 0 99); do
+		printf 'dn: uid=u%d,ou=people,%s\nchangetype: modify\nreplace: title\ntitle: Staff Engineer\n\n' $((i * 37)) "$SLAPD_BASE"
+	done | sldap ldapmodify > /dev/null
+	t0=$(now); sync_ || return 1; t_inc=$(since "$t0")
+	grep -q "incremental sync" "$BENCH/sync.out" || { echo "not incremental:"; cat "$BENCH/sync.out"; }
+	printf '%-48s %12s s %12s s %8s\n' "ldapsearch paged dump, $n accounts + $ng groups" "$t_dump" "$t_dump" "1.00"
+	printf '%-48s %12s s %12s s %8s\n' "sync --full, first (empty registry)" "$t_first" "$t_dump" "$(ratio "$t_first" "$t_dump")"
+	printf '%-48s %12s s %12s s %8s\n' "sync --full, nothing changed" "$t_steady" "$t_dump" "$(ratio "$t_steady" "$t_dump")"
+	printf '%-48s %12s s %12s s %8s\n' "sync, content sync without cookie" "$t_cs" "$t_dump" "$(ratio "$t_cs" "$t_dump")"
+	printf '%-48s %12s s %12s s %8s\n' "sync, incremental, 100 changes" "$t_inc" "$t_dump" "$(ratio "$t_inc" "$t_dump")"
+	slapd_stop
+}
+bench_ldap
