@@ -63,7 +63,9 @@ void cli_progress(const char *label, long long done, long long total);
 int cmd_init(struct cli *cli, int argc, char **argv);
 int cmd_doctor(struct cli *cli, int argc, char **argv);
 int cmd_audit(struct cli *cli, int argc, char **argv);
+int cmd_rec(struct cli *cli, int argc, char **argv);
 
 extern const struct command cmd_init_def, cmd_doctor_def, cmd_audit_def;
+extern const struct command cmd_rec_def;
 
 #endif

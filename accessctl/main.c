@@ -11,6 +11,7 @@ static const struct command *const commands[] = {
 	&cmd_init_def,
 	&cmd_doctor_def,
 	&cmd_audit_def,
+	&cmd_rec_def,
 };
 
 static void usage(FILE *f)

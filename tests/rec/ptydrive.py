@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Drive a program under a real pseudo-terminal, as a person at a terminal would.
+
+usage: ptydrive.py [--size COLSxROWS] [--timeout S] ACTION... -- COMMAND...
+ACTION: send:TEXT (\\n, \\r, \\t escapes), expect:TEXT (wait until the output so
+far contains it), resize:COLSxROWS (set the window size, SIGWINCH), wait-exit.
+Prints everything the program wrote; exits with its exit status, 124 on timeout.
+"""
+import fcntl
+import os
+import pty
+import select
+import signal
+import struct
+import sys
+import termios
+import time
+
+
+def set_size(fd, cols, rows):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def main():
+    args = sys.argv[1:]
+    size, timeout = (80, 24), 20.0
+    while args and args[0].startswith("--") and args[0] != "--":
+        if args[0] == "--size":
+            c, r = args[1].split("x")
+            size = (int(c), int(r))
+        elif args[0] == "--timeout":
+            timeout = float(args[1])
+        args = args[2:]
+    sep = args.index("--")
+    actions, cmd = args[:sep], args[sep + 1:]
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp(cmd[0], cmd)
+    set_size(fd, *size)
+    out = bytearray()
+    deadline = time.monotonic() + timeout
+    eof = False
+
+    def pump(wait):
+        nonlocal eof
+        r, _, _ = select.select([fd], [], [], wait)
+        if r:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                eof = True
+            out.extend(data)
+
+    def fail(why):
+        sys.stdout.buffer.write(bytes(out))
+        sys.stderr.write("ptydrive: %s\n" % why)
+        os.kill(pid, signal.SIGKILL)
+        sys.exit(124)
+
+    for a in actions:
+        kind, _, arg = a.partition(":")
+        arg = arg.encode().decode("unicode_escape").encode("latin-1")
+        if kind == "send":
+            os.write(fd, arg)
+        elif kind == "expect":
+            mark = len(out)
+            while arg not in out[max(0, mark - len(arg) - 4096):] and arg not in out:
+                if eof or time.monotonic() > deadline:
+                    fail("timed out waiting for %r" % arg)
+                pump(0.05)
+        elif kind == "resize":
+            c, r = arg.decode().split("x")
+            set_size(fd, int(c), int(r))   # the kernel sends SIGWINCH
+        elif kind == "wait-exit":
+            pass
+    while not eof:
+        if time.monotonic() > deadline:
+            fail("timed out waiting for the program to end")
+        pump(0.1)
+    _, status = os.waitpid(pid, 0)
+    sys.stdout.buffer.write(bytes(out))
+    sys.stdout.flush()
+    sys.exit(os.waitstatus_to_exitcode(status) & 0xFF if hasattr(os, "waitstatus_to_exitcode") else status >> 8)
+
+
+if __name__ == "__main__":
+    main()
