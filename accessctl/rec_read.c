@@ -231,7 +231,16 @@ static int read_recording(struct cli *cli, const struct read_args *a, isms_rec_s
 	}
 	r = EXIT_OK;
 	isms_hex(info->id, ISMS_REC_IDBYTES, idhex);
-	if (info->problem[0]) {
+	st = isms_db_query(cli->ctx.state, &err, "SELECT status FROM sessions WHERE id = ?", "s", id);
+	if (st && isms_db_step(st, &err) == 1 &&
+	    (!strcmp((const char *)sqlite3_column_text(st, 0), "recording") ||
+	     !strcmp((const char *)sqlite3_column_text(st, 0), "open")))
+		(void)snprintf(problem, plen, "not finished: still being recorded, or its recorder died "
+			       "(%llu chunks intact so far)", (unsigned long long)info->chunks);
+	sqlite3_finalize(st);
+	if (problem[0]) {
+		;
+	} else if (info->problem[0]) {
 		(void)snprintf(problem, plen, "%s", info->problem);
 	} else if (strcmp(idhex, id) != 0) {
 		(void)snprintf(problem, plen, "the file belongs to recording %s, not %s", idhex, id);

@@ -107,7 +107,7 @@ int rec_interactive(struct rec *r)
 	if (have_termios) {
 		raw = orig;
 		cfmakeraw(&raw);
-		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw);
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &raw);   /* keep what was typed ahead */
 	}
 
 	while (!ended) {
@@ -180,7 +180,7 @@ int rec_interactive(struct rec *r)
 		}
 	}
 	if (have_termios)
-		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &orig);
+		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &orig);
 	if (!child_done) {
 		if (waitpid(pid, &wstatus, WNOHANG) == pid)
 			status = status_of(wstatus);
