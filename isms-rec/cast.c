@@ -132,6 +132,11 @@ static int utf8_seq(const unsigned char *p, size_t n)
 
 /* Escape data as a JSON string body; an incomplete trailing sequence is kept in
  * the carry for the stream's next event. Invalid bytes become U+FFFD, as players do. */
+/* Bytes that stand for themselves inside a JSON string. */
+static const bool plain[256] = {
+	[0x20 ... 0x21] = true, [0x23 ... 0x5b] = true, [0x5d ... 0x7f] = true,   /* not " or \\ */
+};
+
 static void put_escaped(struct cast *c, int stream, const unsigned char *d, size_t n)
 {
 	static const char hexd[] = "0123456789abcdef";
@@ -140,11 +145,16 @@ static void put_escaped(struct cast *c, int stream, const unsigned char *d, size
 
 	while (i < n) {
 		unsigned char ch = d[i];
+		size_t run = i;
 		int l;
 
-		if (ch >= 0x20 && ch < 0x80 && ch != '"' && ch != '\\') {
-			*o++ = (char)ch;
-			i++;
+		/* Most terminal output is printable ASCII: copy it in runs. */
+		while (run < n && plain[d[run]])
+			run++;
+		if (run > i) {
+			memcpy(o, d + i, run - i);
+			o += run - i;
+			i = run;
 			continue;
 		}
 		if (ch < 0x80) {

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Drive a program under a real pseudo-terminal, as a person at a terminal would.
 
-usage: ptydrive.py [--size COLSxROWS] [--timeout S] ACTION... -- COMMAND...
+usage: ptydrive.py [--size COLSxROWS] [--timeout S] [--discard] ACTION... -- COMMAND...
 ACTION: send:TEXT (\\n, \\r, \\t escapes), expect:TEXT (wait until the output so
-far contains it), resize:COLSxROWS (set the window size, SIGWINCH), wait-exit.
-Prints everything the program wrote; exits with its exit status, 124 on timeout.
+far contains it), resize:COLSxROWS (set the window size, SIGWINCH), wait-exit,
+rtt:N (type one key N times, each time waiting for its echo; prints the mean
+round trip in microseconds on stderr as rtt_us=...).
+Prints everything the program wrote (with --discard only the last 64 KiB: for
+benchmarks); exits with its exit status, 124 on timeout.
 """
 import fcntl
 import os
@@ -23,13 +26,17 @@ def set_size(fd, cols, rows):
 
 def main():
     args = sys.argv[1:]
-    size, timeout = (80, 24), 20.0
+    size, timeout, discard = (80, 24), 20.0, False
     while args and args[0].startswith("--") and args[0] != "--":
         if args[0] == "--size":
             c, r = args[1].split("x")
             size = (int(c), int(r))
         elif args[0] == "--timeout":
             timeout = float(args[1])
+        elif args[0] == "--discard":
+            discard = True
+            args = args[1:]
+            continue
         args = args[2:]
     sep = args.index("--")
     actions, cmd = args[:sep], args[sep + 1:]
@@ -53,6 +60,8 @@ def main():
             if not data:
                 eof = True
             out.extend(data)
+            if discard and len(out) > 1 << 20:
+                del out[:-65536]
 
     def fail(why):
         sys.stdout.buffer.write(bytes(out))
@@ -74,6 +83,19 @@ def main():
         elif kind == "resize":
             c, r = arg.decode().split("x")
             set_size(fd, int(c), int(r))   # the kernel sends SIGWINCH
+        elif kind == "rtt":
+            n = int(arg)
+            t0 = time.monotonic()
+            for i in range(n):
+                key = b"abcdefghij"[i % 10:i % 10 + 1]
+                mark = len(out)
+                os.write(fd, key)
+                while key not in out[mark:]:
+                    if eof or time.monotonic() > deadline:
+                        fail("timed out waiting for the echo")
+                    pump(1.0)
+                    mark = min(mark, len(out))
+            sys.stderr.write("rtt_us=%.1f\n" % ((time.monotonic() - t0) * 1e6 / n))
         elif kind == "wait-exit":
             pass
     while not eof:
