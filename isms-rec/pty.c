@@ -2,6 +2,7 @@
  * sees (output, resizes) recorded, input only when asked and never while the
  * terminal has echo off (passwords). */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
@@ -37,6 +38,28 @@ static int write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* Read what the terminal has, up to len: several short pty reads batched into
+ * one event and one write (master is non-blocking). */
+static ssize_t read_batch(int fd, unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (got > 0)
+			return (ssize_t)got;
+		if (n < 0 && errno == EAGAIN)
+			errno = EINTR;   /* nothing after all: poll again */
+		return n;
+	}
+	return (ssize_t)got;
 }
 
 static int status_of(int ws)
@@ -104,6 +127,7 @@ int rec_interactive(struct rec *r)
 	if (pid == 0)
 		rec_exec_shell(r);
 	r->child = pid;
+	(void)fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
 	if (have_termios) {
 		raw = orig;
 		cfmakeraw(&raw);
@@ -127,13 +151,14 @@ int rec_interactive(struct rec *r)
 		    rec_record_failed(r, STDOUT_FILENO, r->cast.err.msg) < 0)
 			break;
 		if (pf[0].revents) {
-			n = read(master, buf, BUFSZ);
+			n = read_batch(master, buf, BUFSZ);
 			if (n > 0) {
 				r->bytes_out += n;
-				/* Recorded before it is shown: what the user saw is in the recording. */
-				if (rec_record(r, 'o', buf, (size_t)n) < 0)
-					break;
+				/* Shown first, so the terminal works while this is sealed; events are
+				 * buffered up to flush_interval anyway, and a failure ends the session. */
 				if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+					break;
+				if (rec_record(r, 'o', buf, (size_t)n) < 0)
 					break;
 			} else if (n == 0 || errno != EINTR) {
 				break;   /* EIO: every holder of the terminal has closed it */
