@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
 		}
 		r.command = argv[i + 1];
 	}
+	/* The user owns this process's real uid: no core dumps, no ptrace of a privileged recorder. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	r.login = argv[0] && argv[0][0] == '-';
 	r.umask = umask(077);
 
