@@ -102,7 +102,7 @@ int rec_list(struct cli *cli, int argc, char **argv)
 			   "SELECT id, account, service, started_at, ended_at, status, recording_path,"
 			   " coalesce(recording_bytes, -1), coalesce(mode, ''), command, exit_status"
 			   " FROM sessions WHERE (must_record = 1 OR recording_path IS NOT NULL)"
-			   " AND (? IS NULL OR account = ?) AND started_at >= ? ORDER BY started_at, id",
+			   " AND (? IS NULL OR account = ?) AND started_at >= ? ORDER BY started_at, rowid",
 			   "ssi", user, user, since);
 	if (!st)
 		return cli_fail(cli, EXIT_USAGE, "rec list: %s", err.msg);
