@@ -129,7 +129,7 @@ int rec_list(struct cli *cli, int argc, char **argv)
 			(void)snprintf(dur, sizeof(dur), "%llds", (long long)(end - start));
 		else
 			(void)snprintf(dur, sizeof(dur), "-");
-		json_array_append_new(out, json_pack("{s:s,s:s,s:s?,s:I,s:O,s:O,s:I,s:s,s:s,s:s?,s:O}",
+		json_array_append_new(out, json_pack("{s:s,s:s,s:s?,s:I,s:o,s:o,s:I,s:s,s:s,s:s?,s:o}",
 			"id", id, "account", acct, "service", svc, "started_at", (json_int_t)start,
 			"ended_at", ended ? json_integer(end) : json_null(),
 			"duration", ended ? json_integer(end - start) : json_null(),

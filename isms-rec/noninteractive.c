@@ -115,7 +115,7 @@ int rec_noninteractive(struct rec *r)
 
 	while (!stop && !(child_done && relay_done(&rl[1]) && relay_done(&rl[2]))) {
 		struct pollfd pf[7];
-		int timeout = full ? cast_flush_due_ms(&r->cast) : -1, sig;
+		int timeout = cast_flush_due_ms(&r->cast), sig;
 
 		for (int i = 0; i < 3; i++) {
 			bool want_in = !rl[i].dead && !rl[i].eof && rl[i].len == 0;
@@ -127,7 +127,7 @@ int rec_noninteractive(struct rec *r)
 		pf[6] = (struct pollfd){ .fd = rec_signal_fd(), .events = POLLIN };
 		if (poll(pf, 7, timeout) < 0 && errno != EINTR)
 			break;
-		if (full && r->recording && cast_flush_if_due(&r->cast) < 0 &&
+		if (r->recording && cast_flush_if_due(&r->cast) < 0 &&
 		    rec_record_failed(r, STDERR_FILENO, r->cast.err.msg) < 0)
 			break;
 		for (int i = 0; i < 3 && !stop; i++) {

@@ -75,8 +75,9 @@ def main():
         if kind == "send":
             os.write(fd, arg)
         elif kind == "expect":
-            mark = len(out)
-            while arg not in out[max(0, mark - len(arg) - 4096):] and arg not in out:
+            pos = 0   # search each byte once: output can be large
+            while out.find(arg, min(pos, len(out))) < 0:
+                pos = max(0, len(out) - len(arg) + 1)
                 if eof or time.monotonic() > deadline:
                     fail("timed out waiting for %r" % arg)
                 pump(0.05)

@@ -1,6 +1,8 @@
 # Shared by the recorder suites: a root where alice (privileged) is recorded,
 # the auditor key pair, and running isms-rec as alice. Sourced after root.sh.
 REC=$BUILD/test/isms-rec
+# nss_wrapper binds libc with RTLD_DEEPBIND, which the sanitizer runtime refuses.
+export NSS_WRAPPER_DISABLE_DEEPBIND=1
 PTYDRIVE="python3 $TOP/tests/rec/ptydrive.py"
 
 # rec_setup: alice (uid 1001, sudo) recorded by the test build of isms-rec; keys in $KEYS.

@@ -364,25 +364,40 @@ test_private_key_must_be_private() {
 
 # ---- when the recording cannot be written ----
 
-test_full_disk_ends_the_session_with_a_message() {
-	rec_setup
-	local dir=$ROOT/var/lib/isms/recordings
-	if mount -t tmpfs -o size=64k,mode=0700 tmpfs "$dir" 2>/dev/null; then
-		trap 'umount "'"$dir"'" 2>/dev/null || true' EXIT
-		open_session alice
-		OUT=$(rec_pty 'send:head -c 3000000 /dev/zero | tr "\\0" y; echo AFTER-$((1+1))\n' 2>&1) && fail "session went on: $OUT"
+# with_full_disk CMD...: CMD with the recordings directory on a 1 MiB tmpfs or,
+# where mounting is not allowed, under a 4 MiB file size limit (EFBIG).
+with_full_disk() {
+	local dir=$ROOT/var/lib/isms/recordings rc=0
+	if mount -t tmpfs -o size=1m,mode=0700 tmpfs "$dir" 2>/dev/null; then
+		"$@" || rc=$?
 		umount "$dir"
 	else
-		# No mount here: a file size limit fails the write the same way (EFBIG).
-		open_session alice
-		OUT=$(ulimit -f 64; rec_pty 'send:head -c 3000000 /dev/zero | tr "\\0" y; echo AFTER-$((1+1))\n' 2>&1) && fail "session went on: $OUT"
+		( ulimit -f 4096; "$@" ) || rc=$?
 	fi
+	return $rc
+}
+FLOOD='send:head -c 10000000 /dev/zero | tr "\\0" y; echo; echo AFTER-$((1+1))\n'
+
+test_full_disk_ends_the_session_with_a_message() {
+	rec_setup
+	open_session alice
+	OUT=$(with_full_disk rec_pty "$FLOOD" 2>&1) && fail "session went on: $(echo "$OUT" | tail -c 300)"
 	assert_contains "$OUT" "the session recording cannot be written"
 	assert_contains "$OUT" "ending the session"
 	assert_not_contains "$OUT" "AFTER-2"
 	assert_eq "$(sql state "SELECT status FROM sessions WHERE id = '$ID'")" "failed"
 	assert_eq "$(sql state "SELECT result || ' ' || reason FROM audit_events WHERE event = 'rec_end'")" \
 		"fail recording_failed"
+}
+
+test_on_record_error_continue_warns_and_goes_on_unrecorded() {
+	rec_setup
+	conf_set session on_record_error continue
+	open_session alice
+	OUT=$(with_full_disk rec_pty "$FLOOD" 'expect:AFTER-2' 'send:exit\n' 2>&1) ||
+		fail "session ended: $(echo "$OUT" | tail -c 300)"
+	assert_contains "$OUT" "continuing UNRECORDED"
+	assert_eq "$(sql state "SELECT status FROM sessions WHERE id = '$ID'")" "failed"
 }
 
 test_missing_recordings_directory_refuses_the_session() {

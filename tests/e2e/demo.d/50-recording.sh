@@ -2,6 +2,7 @@
 # auditor's key, and only the auditor can play it back. Sourced by demo.sh.
 
 say "Recording: privileged sessions are recorded, readable only by the auditor"
+export NSS_WRAPPER_DISABLE_DEEPBIND=1   # nss_wrapper vs the sanitizer runtime (make SAN=1)
 [ -e "$CONF" ] || $ACCESSCTL init >/dev/null
 mkdir -p "$ROOT/etc/pam.d"
 touch "$ROOT/etc/passwd" "$ROOT/etc/group"
