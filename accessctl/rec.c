@@ -137,8 +137,16 @@ static int rec_keygen(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, &cmd_rec_def, "rec keygen needs -o PREFIX");
 	if (install && cli_open(cli) != EXIT_OK)
 		return EXIT_USAGE;
-	if (!install)
-		(void)cli_load_conf(cli);   /* for the directory check; an auditor's machine may have none */
+	if (!install) {
+		/* For the directory check; an auditor's machine may have no config at all. */
+		char *path = cli->config ? strdup(cli->config) : isms_path_join(cli->root, ISMS_CONF_DEFAULT);
+
+		if (path && access(path, F_OK) == 0 && cli_load_conf(cli) != EXIT_OK) {
+			free(path);
+			return EXIT_USAGE;
+		}
+		free(path);
+	}
 	if (under_host_dirs(cli, prefix))
 		return cli_fail(cli, EXIT_USAGE,
 				"rec keygen: %s is under the host's isms directories; keep the private key off this host",
@@ -287,6 +295,33 @@ static int read_local_shells(struct cli *cli, struct target *t, size_t n)
 
 /* Replace the shell field of the named lines: a new file beside the old one,
  * same owner and mode, synced, renamed over it. */
+/* The lock shadow-utils take (lckpwdf: .pwd.lock beside the file, fcntl), so
+ * useradd or vipw and this never rewrite the file at the same time. */
+static int passwd_lock(const char *path)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char *copy = strdup(path), *lock = NULL;
+	int fd = -1;
+
+	if (!copy || asprintf(&lock, "%s/.pwd.lock", dirname(copy)) < 0)
+		lock = NULL;
+	free(copy);
+	if (!lock)
+		return -1;
+	fd = open(lock, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	free(lock);
+	if (fd < 0)
+		return -1;
+	for (int i = 0; i < 15; i++) {
+		if (fcntl(fd, F_SETLK, &fl) == 0)
+			return fd;
+		sleep(1);
+	}
+	close(fd);
+	errno = EAGAIN;
+	return -1;
+}
+
 static int passwd_rewrite(struct cli *cli, struct target *t, size_t n, const char *const *shells)
 {
 	const char *path = cli->conf->passwd_file;
@@ -295,8 +330,11 @@ static int passwd_rewrite(struct cli *cli, struct target *t, size_t n, const cha
 	struct stat st;
 	FILE *in = NULL, *out = NULL;
 	ssize_t len;
-	int fd = -1, r = EXIT_USAGE;
+	int fd = -1, lock, r = EXIT_USAGE;
 
+	lock = passwd_lock(path);
+	if (lock < 0)
+		return cli_fail(cli, EXIT_USAGE, "rec: cannot lock %s: %s", path, strerror(errno));
 	in = fopen(path, "re");
 	if (!in || fstat(fileno(in), &st) < 0)
 		goto io;
@@ -304,6 +342,7 @@ static int passwd_rewrite(struct cli *cli, struct target *t, size_t n, const cha
 		tmp = NULL;
 		goto io;
 	}
+	(void)unlink(tmp);   /* left by a crash; we hold the lock */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777);
 	if (fd < 0 || fchown(fd, st.st_uid, st.st_gid) < 0 || fchmod(fd, st.st_mode & 07777) < 0 ||
 	    !(out = fdopen(fd, "w")))
@@ -347,6 +386,7 @@ out:
 		fclose(out);
 	if (in)
 		fclose(in);
+	close(lock);
 	free(line);
 	free(tmp);
 	return r;

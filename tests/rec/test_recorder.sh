@@ -144,8 +144,10 @@ test_recording_is_unreadable_on_the_host() {
 test_resize_is_recorded_and_reaches_the_shell() {
 	rec_setup
 	open_session alice
+	# The new size reaches the shell's terminal once isms-rec has handled SIGWINCH.
 	OUT=$(rec_pty --size 80x24 'send:echo A-$((1+1))\n' 'expect:A-2' 'resize:120x40' \
-		'send:stty size\n' 'expect:40 120' 'send:exit\n') || fail "$OUT"
+		'send:until [ "$(stty size)" = "40 120" ]; do sleep 0.05; done; echo RESIZED-$((1+1))\n' \
+		'expect:RESIZED-2' 'send:exit\n') || fail "$OUT"
 	export_cast "$T_TMP/s.cast"
 	assert_file_contains "$T_TMP/s.cast" '"r", "120x40"]'
 }
