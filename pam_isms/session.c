@@ -89,6 +89,11 @@ int isms_pam_open_session(struct module *m)
 		module_audit(m, "session_open", "deny", "store_unavailable", NULL, 0);
 		return PAM_SESSION_ERR;
 	}
+	/* cron and the like run no login shell: there is nothing for a recorder to wrap. */
+	if (must && isms_list_contains(m->conf->noninteractive_services, m->service)) {
+		must = false;
+		(void)snprintf(why, sizeof(why), "not a login (noninteractive_services)");
+	}
 	has_recorder = pwp && strcmp(pwp->pw_shell, m->conf->recorder) == 0;
 	details[0] = '\0';
 	isms_audit_kv(details, sizeof(details), &pos, "privileged", privileged ? "yes" : "no");

@@ -103,6 +103,13 @@ test_record_users_and_record_groups_are_recorded() {
 	assert_file_contains "$SYSLOG" "carol (record_groups dba)"
 }
 
+test_noninteractive_services_need_no_recorder() {
+	setup
+	pam_service cron "session required $MODULE conf=$CONF"
+	assert_exit 0 pamrun cron alice open
+	assert_eq "$(sql state "SELECT service, privileged, must_record FROM sessions")" "cron|1|0"
+}
+
 test_uid_0_must_be_recorded() {
 	setup
 	assert_exit 14 pamrun sshd root open
