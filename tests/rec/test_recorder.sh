@@ -74,6 +74,24 @@ test_conf_option_is_refused_when_setuid() {
 	fi
 }
 
+test_whole_session_open_recorder_close() {
+	rec_setup
+	# pam_exec runs the recorder inside the PAM session, with the PAM environment,
+	# as sshd runs the login shell between open and close.
+	printf '#!/bin/sh\nexec %s 1001 %s --conf %s -c "echo inside-$((3+4))" </dev/null >%s 2>&1\n' \
+		"$T_TMP/as" "$REC" "$CONF" "$T_TMP/shell.out" > "$T_TMP/shell.sh"
+	pam_service sshd "session required $MODULE conf=$CONF" \
+		"session required pam_exec.so type=open_session /bin/sh $T_TMP/shell.sh"
+	assert_exit 0 pamrun sshd alice -e ISMS_SESSION_ID open close
+	ID=$(echo "$OUT" | sed -n 's/^env ISMS_SESSION_ID=//p')
+	assert_file_contains "$T_TMP/shell.out" "inside-7"
+	assert_eq "$(sql state "SELECT status, exit_status, recorder_pid > 0, ended_at >= started_at FROM sessions WHERE id = '$ID'")" \
+		"closed|0|1|1"
+	assert_eq "$(sql state "SELECT group_concat(event, ' ') FROM (SELECT event FROM audit_events WHERE event IN ('session_open', 'rec_start', 'rec_end', 'session_close') ORDER BY seq)")" \
+		"session_open rec_start rec_end session_close"
+	assert_exit 0 actl rec verify "$ID" --key "$KEYS/aud.key"
+}
+
 # ---- who the shell runs as, and which shell ----
 
 test_shell_runs_as_the_user_without_any_privilege() {
