@@ -390,7 +390,7 @@ static int export_sink(void *user, const unsigned char *data, size_t len)
 
 int rec_export(struct cli *cli, int argc, char **argv)
 {
-	struct isms_rec_info info;
+	struct isms_rec_info info = { .chunks = 0 };
 	struct read_args a;
 	char problem[256] = "";
 	FILE *f;
@@ -414,6 +414,10 @@ int rec_export(struct cli *cli, int argc, char **argv)
 		return r;
 	}
 	cli_audit(cli, "rec_export", a.id, problem[0] ? "fail" : "ok", NULL, NULL);
+	if (problem[0] && info.plain_bytes == 0) {
+		(void)unlink(a.output);
+		return cli_fail(cli, EXIT_FINDINGS, "rec export: %s; nothing exported", problem);
+	}
 	if (problem[0])
 		return cli_fail(cli, EXIT_FINDINGS, "rec export: %s; %s holds what could be authenticated",
 				problem, a.output);
