@@ -199,7 +199,10 @@ install: $(PROGS)
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/isms
 	install -m 0644 $(B)/pam_isms.so $(DESTDIR)$(PAMDIR)/pam_isms.so
 	install -m 0755 $(B)/accessctl $(DESTDIR)$(SBINDIR)/accessctl
-	install -m 0755 $(B)/isms-rec $(DESTDIR)$(BINDIR)/isms-rec
+	# isms-rec is setuid root: it is the login shell of recorded accounts and must
+	# write the root-only recordings and state.db; it drops every privilege before
+	# the user's real shell runs (isms-rec(8), PRIVILEGES).
+	install -m 4755 $(B)/isms-rec $(DESTDIR)$(BINDIR)/isms-rec
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 

@@ -90,6 +90,8 @@ int cmd_evidence(struct cli *cli, int argc, char **argv);
 
 int cmd_sync(struct cli *cli, int argc, char **argv);
 
+int cmd_rec(struct cli *cli, int argc, char **argv);
+
 extern const struct command cmd_init_def;
 extern const struct command cmd_doctor_def;
 extern const struct command cmd_audit_def;
@@ -109,5 +111,6 @@ extern const struct command cmd_scim_def;
 extern const struct command cmd_review_def;
 extern const struct command cmd_evidence_def;
 extern const struct command cmd_sync_def;
+extern const struct command cmd_rec_def;
 
 #endif

@@ -27,6 +27,7 @@ static const struct command *const commands[] = {
 	&cmd_review_def,
 	&cmd_evidence_def,
 	&cmd_sync_def,
+	&cmd_rec_def,
 };
 
 static void usage(FILE *f)

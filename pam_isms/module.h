@@ -53,6 +53,10 @@ void module_done(struct module *m);
 void module_audit(struct module *m, const char *event, const char *result, const char *reason,
 		  const char *details, int priority);
 
+/* Turn on kernel TTY auditing for this process and its children (tty_audit.c);
+ * 0 or negative errno (unsupported, not permitted). */
+int module_tty_audit_enable(void);
+
 /* Phases, one file each. */
 int isms_pam_authenticate(struct module *m);
 int isms_pam_acct_mgmt(struct module *m);

@@ -64,7 +64,17 @@ CREATE TABLE sessions (
     ended_at       INTEGER,
     recorder_pid   INTEGER,                    -- isms-rec that claimed the id
     recording_path TEXT,                       -- encrypted recording file
-    recording_bytes INTEGER,
+    recording_bytes INTEGER,                   -- size of the recording file when it was finished
+    recording_chunks INTEGER,                  -- encrypted chunks written, the final one included
+    recording_head TEXT,                       -- last BLAKE2b chain link (hex): 'rec verify' checks the file against it
+    mode           TEXT,                       -- interactive or noninteractive, as isms-rec ran it
+    command        TEXT,                       -- the -c command of a non-interactive session (NULL for a shell)
+    exit_status    INTEGER,                    -- the real shell's exit status (128+N when killed by signal N)
+    bytes_in       INTEGER,                    -- bytes the user sent to the session
+    bytes_out      INTEGER,                    -- bytes the session sent back (stdout and stderr)
+    -- open: PAM opened it, no recorder yet; recording: isms-rec claimed it; closed: ended
+    -- normally; truncated: ended while the recorder had not finished; failed: the
+    -- recording could not be written (the session was terminated unless on_record_error = continue)
     status         TEXT NOT NULL DEFAULT 'open'
                    CHECK (status IN ('open', 'recording', 'closed', 'truncated', 'failed'))
 );
