@@ -7,6 +7,7 @@
 
 #include "compliance.h"
 #include "cli.h"
+#include "util.h"
 
 const struct command cmd_report_def = {
 	"report", cmd_report, "compliance status of this host (text, HTML, JSON)",
@@ -29,20 +30,6 @@ const struct command cmd_report_def = {
 	"termination is flagged (for monitoring), 2 usage or configuration error.\n",
 };
 
-static void html_text(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default: fputc(*s, f);
-		}
-	}
-}
-
 /* A donut chart of part/whole as inline SVG. */
 static void svg_donut(FILE *f, const char *label, long long part, long long whole, const char *color)
 {
@@ -54,7 +41,7 @@ static void svg_donut(FILE *f, const char *label, long long part, long long whol
 		   " stroke-dasharray=\"%.1f %.1f\" transform=\"rotate(-90 60 60)\"/>"
 		   "<text x=\"60\" y=\"66\" text-anchor=\"middle\" font-size=\"18\">%.0f%%</text></svg>"
 		   "<figcaption>", color, frac * circ, circ, frac * 100);
-	html_text(f, label);
+	isms_html_escape(f, label);
 	fprintf(f, ": %lld of %lld</figcaption></figure>\n", part, whole);
 }
 
@@ -67,13 +54,13 @@ static void render_html(FILE *f, json_t *rep)
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
 	      "<title>Access compliance: ", f);
-	html_text(f, json_string_value(json_object_get(rep, "host")));
+	isms_html_escape(f, json_string_value(json_object_get(rep, "host")));
 	fputs("</title><style>body{font:15px/1.4 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#111}"
 	      "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4em;text-align:left;vertical-align:top}"
 	      ".pass{color:#047857;font-weight:bold}.fail{color:#b91c1c;font-weight:bold}.info{color:#1d4ed8}"
 	      "figure{display:inline-block;margin:0 2em 1em 0;text-align:center}small{color:#555}</style></head><body>\n", f);
 	fputs("<h1>Access compliance: ", f);
-	html_text(f, json_string_value(json_object_get(rep, "host")));
+	isms_html_escape(f, json_string_value(json_object_get(rep, "host")));
 	fprintf(f, "</h1><p>Generated %s. <b>%lld control%s failing.</b></p>\n",
 		json_string_value(json_object_get(rep, "generated_at")),
 		(long long)json_integer_value(json_object_get(rep, "failing")),
@@ -88,17 +75,17 @@ static void render_html(FILE *f, json_t *rep)
 		const char *state = json_string_value(json_object_get(c, "state"));
 
 		fputs("<tr><td>", f);
-		html_text(f, json_string_value(json_object_get(c, "title")));
+		isms_html_escape(f, json_string_value(json_object_get(c, "title")));
 		fputs("</td><td>", f);
-		html_text(f, json_string_value(json_object_get(c, "criterion")));
+		isms_html_escape(f, json_string_value(json_object_get(c, "criterion")));
 		fprintf(f, "</td><td class=\"%s\">%s</td><td>", state, state);
-		html_text(f, json_string_value(json_object_get(c, "summary")));
+		isms_html_escape(f, json_string_value(json_object_get(c, "summary")));
 		if (json_array_size(json_object_get(c, "accounts"))) {
 			fputs("<br><small>", f);
 			json_array_foreach(json_object_get(c, "accounts"), j, acct) {
 				if (j)
 					fputs(", ", f);
-				html_text(f, json_string_value(acct));
+				isms_html_escape(f, json_string_value(acct));
 			}
 			fputs("</small>", f);
 		}

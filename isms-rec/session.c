@@ -20,7 +20,6 @@
 #include "sessions.h"
 #include "util.h"
 
-#define FALLBACK_SHELL "/bin/sh"
 
 static int sigpipe_fds[2] = { -1, -1 };
 
@@ -92,22 +91,6 @@ static int refuse(struct rec *r, const char *reason, const char *fmt, const char
 	return -1;
 }
 
-static char *registry_real_shell(struct rec *r)
-{
-	sqlite3_stmt *st;
-	char *shell = NULL;
-
-	st = isms_db_query(r->ctx.reg, NULL, "SELECT real_shell FROM accounts WHERE name = ?", "s", r->user);
-	if (st && isms_db_step(st, NULL) == 1)
-		shell = isms_db_col_strdup(st, 0);
-	sqlite3_finalize(st);
-	if (!shell || shell[0] != '/') {
-		free(shell);
-		shell = strdup(FALLBACK_SHELL);
-	}
-	return shell;
-}
-
 /* No id from PAM (a service without pam_isms in its session stack): the
  * session is still recorded, under a row of its own. */
 static int open_own_row(struct rec *r, struct isms_err *err)
@@ -151,7 +134,7 @@ int rec_session_start(struct rec *r, const char *conf_path)
 		return refuse(r, "store_unavailable", "%s", err.msg);
 	r->ctx_open = true;
 
-	r->real_shell = registry_real_shell(r);
+	r->real_shell = isms_session_real_shell(r->ctx.reg, r->user);
 	if (!r->real_shell)
 		return refuse(r, "internal", "%s", "out of memory");
 	if (strcmp(r->real_shell, r->conf->recorder) == 0 || access(r->real_shell, X_OK) < 0)

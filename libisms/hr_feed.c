@@ -30,18 +30,6 @@ struct parse {
 	struct isms_err *err;
 };
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
 static void issue(struct parse *p, size_t line, size_t col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static void issue(struct parse *p, size_t line, size_t col, const char *fmt, ...)
@@ -98,7 +86,7 @@ static void header(struct parse *p)
 
 			if (i == 0 && strncmp(name, "\xef\xbb\xbf", 3) == 0)
 				name += 3; /* spreadsheet byte-order mark */
-			if (strcasecmp(trim(name), want[c]) == 0)
+			if (strcasecmp(isms_strip(name), want[c]) == 0)
 				p->col[c] = (long)i;
 		}
 		if (p->col[c] < 0) {
@@ -171,9 +159,9 @@ static void row(struct parse *p)
 		issue(p, p->row_line, 0, "%zu fields, the header has %zu; row ignored", p->nfields, p->header_n);
 		return;
 	}
-	emp = trim(p->fields[p->col[COL_EMP]]);
-	status = trim(p->fields[p->col[COL_STATUS]]);
-	term = trim(p->fields[p->col[COL_TERM]]);
+	emp = isms_strip(p->fields[p->col[COL_EMP]]);
+	status = isms_strip(p->fields[p->col[COL_STATUS]]);
+	term = isms_strip(p->fields[p->col[COL_TERM]]);
 	if (!*emp) {
 		issue(p, p->row_line, (size_t)p->col[COL_EMP] + 1, "empty employee number");
 		return;

@@ -1,5 +1,6 @@
 /* Session rows in state.db and the decision to record them. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
@@ -119,4 +120,20 @@ int isms_session_finish(sqlite3 *state, const char *id, const struct isms_sessio
 			    " recording_head = ? WHERE id = ?",
 			    "isiiiiiss", e->ended_at, e->status, e->exit_status, e->bytes_in, e->bytes_out,
 			    e->recording_bytes, e->recording_chunks, e->recording_head, id);
+}
+
+char *isms_session_real_shell(sqlite3 *reg, const char *user)
+{
+	sqlite3_stmt *st;
+	char *shell = NULL;
+
+	st = isms_db_query(reg, NULL, "SELECT real_shell FROM accounts WHERE name = ?", "s", user);
+	if (st && isms_db_step(st, NULL) == 1)
+		shell = isms_db_col_strdup(st, 0);
+	sqlite3_finalize(st);
+	if (!shell || shell[0] != '/') {
+		free(shell);
+		shell = strdup("/bin/sh");
+	}
+	return shell;
 }

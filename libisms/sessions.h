@@ -33,6 +33,11 @@ struct isms_session {
 };
 
 /* Insert the row (status open) with a fresh id written into s->id. */
+/* The shell isms-rec runs for user, as `accessctl rec enable` remembered it in
+ * the registry (never from the environment); /bin/sh when none is recorded.
+ * malloc'd; NULL only on ENOMEM. */
+char *isms_session_real_shell(sqlite3 *reg, const char *user);
+
 int isms_session_open(sqlite3 *state, struct isms_session *s, struct isms_err *err);
 
 /* End the row: ended_at, and status closed, or truncated when a recorder claimed

@@ -13,7 +13,7 @@
 
 #include "util.h"
 
-static char *strip(char *s)
+char *isms_strip(char *s)
 {
 	char *e;
 
@@ -43,7 +43,7 @@ char **isms_list_split(const char *csv)
 		return NULL;
 	}
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *item = strip(tok);
+		char *item = isms_strip(tok);
 
 		if (!*item)
 			continue;
@@ -95,6 +95,20 @@ char *isms_list_join(char *const *list, const char *sep)
 		strcat(out, list[i]);
 	}
 	return out;
+}
+
+void isms_html_escape(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&#39;", f); break;
+		default: fputc(*s, f);
+		}
+	}
 }
 
 void isms_list_free(char **list)

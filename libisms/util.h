@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -17,6 +18,12 @@ bool isms_list_contains(char *const *list, const char *s);
 size_t isms_list_len(char *const *list);
 char *isms_list_join(char *const *list, const char *sep); /* malloc'd */
 void isms_list_free(char **list);
+
+/* Strip leading and trailing white space in place; returns the start. */
+char *isms_strip(char *s);
+
+/* Write s to f with HTML's special characters escaped (text and attribute safe). */
+void isms_html_escape(FILE *f, const char *s);
 
 /* Join a root prefix and an absolute path: ("/tmp/r", "/etc/x") -> "/tmp/r/etc/x". */
 char *isms_path_join(const char *root, const char *path);

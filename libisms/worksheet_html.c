@@ -12,20 +12,6 @@
 
 #define MAX_LISTED 200
 
-static void esc(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default: fputc(*s, f);
-		}
-	}
-}
-
 static int reviewer_section(FILE *f, sqlite3_stmt *sum, sqlite3_stmt *recs, int64_t campaign_id,
 			    bool overdue, struct isms_err *err)
 {
@@ -34,10 +20,10 @@ static int reviewer_section(FILE *f, sqlite3_stmt *sum, sqlite3_stmt *recs, int6
 	int r, listed = 0;
 
 	fputs("<h2>", f);
-	esc(f, (const char *)sqlite3_column_text(sum, 1));
+	isms_html_escape(f, (const char *)sqlite3_column_text(sum, 1));
 	if (*no) {
 		fputs(" <small>(", f);
-		esc(f, no);
+		isms_html_escape(f, no);
 		fputs(")</small>", f);
 	}
 	fprintf(f, "</h2>\n<table><tr><th>rows</th><th>privileged</th><th>decided</th><th>pending</th>"
@@ -58,11 +44,11 @@ static int reviewer_section(FILE *f, sqlite3_stmt *sum, sqlite3_stmt *recs, int6
 		if (++listed > MAX_LISTED)
 			break;
 		fputs("<tr><td>", f);
-		esc(f, (const char *)sqlite3_column_text(recs, 0));
+		isms_html_escape(f, (const char *)sqlite3_column_text(recs, 0));
 		fputs("</td><td>", f);
-		esc(f, (const char *)sqlite3_column_text(recs, 1));
+		isms_html_escape(f, (const char *)sqlite3_column_text(recs, 1));
 		fputs("</td><td>", f);
-		esc(f, (const char *)sqlite3_column_text(recs, 2));
+		isms_html_escape(f, (const char *)sqlite3_column_text(recs, 2));
 		fputs("</td></tr>\n", f);
 	}
 	if (listed)
@@ -87,18 +73,18 @@ int isms_worksheet_write_html(sqlite3 *reg, const struct isms_review_campaign *c
 	fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
 	      "<title>Access review ", f);
-	esc(f, c->name);
+	isms_html_escape(f, c->name);
 	fputs("</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
 	      "margin:.5em 0}td,th{border:1px solid #bbb;padding:2px 8px;text-align:left}"
 	      ".overdue{color:#b00;font-weight:bold}.done{color:#070}</style></head><body>\n<h1>Access review ", f);
-	esc(f, c->name);
+	isms_html_escape(f, c->name);
 	fprintf(f, "</h1>\n<table><tr><th>kind</th><td>%s</td></tr><tr><th>scope</th><td>", c->kind);
-	esc(f, c->scope);
+	isms_html_escape(f, c->scope);
 	fprintf(f, "</td></tr><tr><th>as of</th><td>%s</td></tr><tr><th>due</th><td>%s</td></tr>"
 		"<tr><th>status</th><td>%s</td></tr><tr><th>snapshot SHA-256</th><td><code>%s</code></td></tr>"
 		"<tr><th>sources</th><td><code>", isms_time_iso(c->as_of, asof, sizeof(asof)),
 		isms_time_iso(c->due_at, due, sizeof(due)), c->status, c->snapshot_sha256);
-	esc(f, c->sources);
+	isms_html_escape(f, c->sources);
 	fputs("</code></td></tr></table>\n", f);
 
 	sum = isms_db_query(reg, err, "SELECT COALESCE(reviewer_no, ''), COALESCE(MAX(reviewer_name),"

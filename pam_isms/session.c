@@ -16,7 +16,6 @@
 
 #include "module.h"
 
-#define FALLBACK_SHELL "/bin/sh"
 
 /* The kernel's audit session id, or -1 when it does not audit (unset is 2^32-1). */
 static int64_t audit_session_id(void)
@@ -34,23 +33,6 @@ static int64_t audit_session_id(void)
 	if (isms_parse_int(buf, 0, 4294967294LL, &v) < 0)
 		return -1;
 	return v;
-}
-
-/* The shell isms-rec will run, as `accessctl rec enable` remembered it. */
-static char *real_shell(struct module *m)
-{
-	sqlite3_stmt *st;
-	char *shell = NULL;
-
-	st = isms_db_query(m->ctx.reg, NULL, "SELECT real_shell FROM accounts WHERE name = ?", "s", m->user);
-	if (st && isms_db_step(st, NULL) == 1)
-		shell = isms_db_col_strdup(st, 0);
-	sqlite3_finalize(st);
-	if (!shell || shell[0] != '/') {
-		free(shell);
-		shell = strdup(FALLBACK_SHELL);
-	}
-	return shell;
 }
 
 static int session_putenv(struct module *m, const char *name, const char *value)
@@ -147,7 +129,7 @@ int isms_pam_open_session(struct module *m)
 
 	rv = session_putenv(m, "ISMS_SESSION_ID", s.id);
 	if (rv == PAM_SUCCESS && s.must_record) {
-		shell = real_shell(m);
+		shell = isms_session_real_shell(m->ctx.reg, m->user);
 		rv = shell ? session_putenv(m, "ISMS_REAL_SHELL", shell) : PAM_BUF_ERR;
 		free(shell);
 	}
