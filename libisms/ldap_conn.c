@@ -185,6 +185,15 @@ static int set_tls(LDAP *ld, const struct isms_conf *conf)
 
 int isms_ldap_connect(const struct isms_conf *conf, LDAP **ret, struct isms_err *err)
 {
+	if (!conf->ldap_anonymous && !conf->ldap_bind_dn[0])
+		return isms_err_set(err, -EINVAL, "[ldap] bind_dn is not set and anonymous = no in %s", conf->path);
+	return isms_ldap_connect_as(conf, conf->ldap_anonymous ? NULL : conf->ldap_bind_dn,
+				    conf->ldap_bindpw_file, ret, err);
+}
+
+int isms_ldap_connect_as(const struct isms_conf *conf, const char *bind_dn, const char *bindpw_file,
+			 LDAP **ret, struct isms_err *err)
+{
 	const char *uri = conf->ldap_uri;
 	bool ldaps = strncasecmp(uri, "ldaps://", 8) == 0;
 	bool plain = strncasecmp(uri, "ldap://", 7) == 0;
@@ -203,8 +212,6 @@ int isms_ldap_connect(const struct isms_conf *conf, LDAP **ret, struct isms_err 
 		return isms_err_set(err, -EPERM,
 				    "%s: plain ldap:// without TLS refused; use ldaps://, starttls = yes, or [ldap] allow_insecure = yes (loopback tests only)",
 				    uri);
-	if (!conf->ldap_anonymous && !conf->ldap_bind_dn[0])
-		return isms_err_set(err, -EINVAL, "[ldap] bind_dn is not set and anonymous = no in %s", conf->path);
 	rc = ldap_initialize(&ld, uri);
 	if (rc != LDAP_SUCCESS)
 		return isms_err_set(err, -EINVAL, "%s: %s", uri, ldap_err2string(rc));
@@ -224,14 +231,14 @@ int isms_ldap_connect(const struct isms_conf *conf, LDAP **ret, struct isms_err 
 			goto fail;
 		}
 	}
-	if (!conf->ldap_anonymous) {
-		r = isms_ldap_read_password(conf->ldap_bindpw_file, &pw, &pwlen, err);
+	if (bind_dn) {
+		r = isms_ldap_read_password(bindpw_file, &pw, &pwlen, err);
 		if (r < 0)
 			goto fail;
 		cred.bv_val = pw;
 		cred.bv_len = strlen(pw);
 	}
-	rc = ldap_sasl_bind_s(ld, conf->ldap_anonymous ? NULL : conf->ldap_bind_dn, LDAP_SASL_SIMPLE,
+	rc = ldap_sasl_bind_s(ld, bind_dn, LDAP_SASL_SIMPLE,
 			      &cred, NULL, NULL, NULL);
 	isms_secret_free(pw, pwlen);
 	if (ldaps && (rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) && tcp_reachable(uri, conf->ldap_timeout)) {
@@ -241,8 +248,7 @@ int isms_ldap_connect(const struct isms_conf *conf, LDAP **ret, struct isms_err 
 	if (rc != LDAP_SUCCESS) {
 		char what[300];
 
-		(void)snprintf(what, sizeof(what), "bind as %s",
-			       conf->ldap_anonymous ? "anonymous" : conf->ldap_bind_dn);
+		(void)snprintf(what, sizeof(what), "bind as %s", bind_dn ? bind_dn : "anonymous");
 		r = isms_ldap_fail(ld, conf, err, rc, what);
 		goto fail;
 	}

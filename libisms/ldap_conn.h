@@ -13,6 +13,10 @@
 
 /* Connect and bind as [ldap] says. Errors name the server and the cause. */
 int isms_ldap_connect(const struct isms_conf *conf, LDAP **ret, struct isms_err *err);
+/* The same with other credentials (NULL bind_dn: anonymous), e.g. the
+ * directory write account revocation uses. */
+int isms_ldap_connect_as(const struct isms_conf *conf, const char *bind_dn, const char *bindpw_file,
+			 LDAP **ret, struct isms_err *err);
 void isms_ldap_close(LDAP *ld);
 
 /* Read a bind password file: refused unless a regular file readable and

@@ -11,6 +11,7 @@
 #define LDAP_DEPRECATED 0
 #include <ldap.h>
 
+#include "ldap_conn.h"
 #include "revoke_int.h"
 #include "util.h"
 
@@ -32,84 +33,22 @@ static int ldap_fail(struct isms_err *err, int lrc, const char *what, const char
 			    "ldap %s%s%s: %s", what, dn ? " " : "", dn ? dn : "", ldap_err2string(lrc));
 }
 
-static int read_password(const char *path, char **ret, struct isms_err *err)
-{
-	char buf[512];
-	ssize_t n;
-	int fd, r;
-
-	r = isms_check_guard(path, "directory write password file", false, err);
-	if (r < 0)
-		return r;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return isms_err_set(err, -errno, "%s: %s", path, strerror(errno));
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return isms_err_set(err, -errno, "%s: %s", path, strerror(errno));
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	buf[n] = '\0';
-	*ret = strdup(buf);
-	explicit_bzero(buf, sizeof(buf));
-	return *ret ? 0 : isms_err_set(err, -ENOMEM, "out of memory");
-}
-
 int revoke_ldap_open(const struct isms_conf *conf, struct revoke_ldap **ret, struct isms_err *err)
 {
-	struct timeval tv = { .tv_sec = conf->ldap_timeout };
-	int version = LDAP_VERSION3, lrc, r;
-	bool plain = strncmp(conf->ldap_uri, "ldap://", 7) == 0;
-	struct berval cred;
-	char *pw = NULL;
 	LDAP *ld = NULL;
+	int r;
 
-	if (plain && !conf->ldap_starttls && !conf->ldap_allow_insecure)
-		return isms_err_set(err, -EPERM, "ldap: %s without StartTLS; set starttls = yes "
-				    "(or allow_insecure = yes for a loopback test)", conf->ldap_uri);
-	lrc = ldap_initialize(&ld, conf->ldap_uri);
-	if (lrc != LDAP_SUCCESS)
-		return isms_err_set(err, -EINVAL, "ldap: %s: %s", conf->ldap_uri, ldap_err2string(lrc));
-	(void)ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
-	(void)ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv);
-	(void)ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv);
-	(void)ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
-	if (conf->ldap_ca_file && *conf->ldap_ca_file) {
-		int zero = 0;
-
-		(void)ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, conf->ldap_ca_file);
-		(void)ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &zero);
-	}
-	if (plain && conf->ldap_starttls) {
-		lrc = ldap_start_tls_s(ld, NULL, NULL);
-		if (lrc != LDAP_SUCCESS) {
-			r = ldap_fail(err, lrc, "StartTLS", NULL);
-			goto fail;
-		}
-	}
-	r = read_password(conf->ldap_write_bindpw_file, &pw, err);
+	r = isms_ldap_connect_as(conf, conf->ldap_write_bind_dn, conf->ldap_write_bindpw_file, &ld, err);
 	if (r < 0)
-		goto fail;
-	cred.bv_val = pw;
-	cred.bv_len = strlen(pw);
-	lrc = ldap_sasl_bind_s(ld, conf->ldap_write_bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, NULL);
-	isms_secret_free(pw, cred.bv_len);
-	if (lrc != LDAP_SUCCESS) {
-		r = ldap_fail(err, lrc, "bind as", conf->ldap_write_bind_dn);
-		goto fail;
-	}
+		return r;
 	*ret = calloc(1, sizeof(**ret));
 	if (!*ret) {
-		r = isms_err_set(err, -ENOMEM, "out of memory");
-		goto fail;
+		isms_ldap_close(ld);
+		return isms_err_set(err, -ENOMEM, "out of memory");
 	}
 	(*ret)->ld = ld;
 	(*ret)->conf = conf;
 	return 0;
-fail:
-	ldap_unbind_ext_s(ld, NULL, NULL);
-	return r;
 }
 
 void revoke_ldap_close(struct revoke_ldap *l)
