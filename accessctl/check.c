@@ -30,6 +30,7 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 	struct isms_decision d;
 	struct isms_err err = { 0 };
 	struct passwd pw, *nss = NULL;
+	int nss_error;
 	char buf[16384];
 	int c, r;
 
@@ -53,9 +54,10 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 		ctx.conf = cli->conf;
 		ctx.reg = ctx.state = NULL;
 	}
-	if (getpwnam_r(user, &pw, buf, sizeof(buf), &nss) != 0)
+	nss_error = getpwnam_r(user, &pw, buf, sizeof(buf), &nss);
+	if (nss_error)
 		nss = NULL;
-	isms_account_decide(&ctx, user, service, nss, &d);
+	isms_account_decide(&ctx, user, service, nss, nss_error, &d);
 	isms_ctx_close(&ctx);
 
 	if (cli->json) {

@@ -140,7 +140,7 @@ static void status_deny(const struct isms_conf *conf, const struct isms_account 
 }
 
 void isms_account_decide(struct isms_ctx *ctx, const char *user, const char *service,
-			 const struct passwd *nss, struct isms_decision *ret)
+			 const struct passwd *nss, int nss_error, struct isms_decision *ret)
 {
 	const struct isms_conf *conf = ctx->conf;
 	struct isms_decision *d = ret;
@@ -160,6 +160,14 @@ void isms_account_decide(struct isms_ctx *ctx, const char *user, const char *ser
 	c = contact(conf);
 	if (!ctx->reg || !ctx->state) {
 		store_down(conf, user, "store unavailable", d);
+		return;
+	}
+	if (nss_error) {
+		store_down(conf, user, "user database (NSS) lookup failed", d);
+		if (!d->allow) {
+			d->reason = "nss_unavailable";
+			say(d, "Login refused: the user database is unavailable. Contact %s.", c);
+		}
 		return;
 	}
 	interactive = isms_service_interactive(conf, service);

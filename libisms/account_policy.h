@@ -32,10 +32,12 @@ struct isms_decision {
 
 /* Decide for `user` on `service`. ctx->conf may be NULL (config unreadable) and
  * ctx->reg / ctx->state NULL (store unusable): both deny, except break-glass.
- * `nss` is what getpwnam_r returned, NULL when NSS does not know the user.
+ * `nss` is what getpwnam_r returned, NULL when NSS does not know the user;
+ * `nss_error` is getpwnam_r's error (0 when the lookup itself worked): a user
+ * database that cannot answer denies like an unusable store, never "unknown".
  * Always fills *ret; any store error along the way is treated as an unusable store. */
 void isms_account_decide(struct isms_ctx *ctx, const char *user, const char *service,
-			 const struct passwd *nss, struct isms_decision *ret);
+			 const struct passwd *nss, int nss_error, struct isms_decision *ret);
 
 /* Interactive unless listed in [general] noninteractive_services. */
 bool isms_service_interactive(const struct isms_conf *conf, const char *service);

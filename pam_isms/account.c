@@ -33,6 +33,7 @@ int isms_pam_acct_mgmt(struct module *m)
 {
 	struct isms_decision d;
 	struct passwd pw, *nss = NULL;
+	int nss_error;
 	char buf[16384];
 	int *priv;
 
@@ -41,9 +42,10 @@ int isms_pam_acct_mgmt(struct module *m)
 		m->ctx.conf = m->conf;   /* break-glass still needs the config's list */
 		m->ctx.reg = m->ctx.state = NULL;
 	}
-	if (getpwnam_r(m->user, &pw, buf, sizeof(buf), &nss) != 0)
+	nss_error = getpwnam_r(m->user, &pw, buf, sizeof(buf), &nss);
+	if (nss_error)
 		nss = NULL;
-	isms_account_decide(&m->ctx, m->user, m->service, nss, &d);
+	isms_account_decide(&m->ctx, m->user, m->service, nss, nss_error, &d);
 
 	if (d.breakglass) {
 		/* every break-glass use is an alert, stores or no stores */

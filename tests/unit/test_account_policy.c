@@ -73,7 +73,7 @@ static const char *decide(struct fixture *f, const char *user, const char *servi
 {
 	static struct isms_decision d;
 
-	isms_account_decide(&f->ctx, user, service, NULL, &d);
+	isms_account_decide(&f->ctx, user, service, NULL, 0, &d);
 	return d.reason;
 }
 
@@ -129,14 +129,14 @@ static void test_no_config_or_no_store_refuses_all_but_breakglass(void **state)
 	char *bg[] = { "rescue", NULL };
 	char **saved = f->conf->breakglass_accounts;
 
-	isms_account_decide(&none, "rescue", "sshd", NULL, &d);
+	isms_account_decide(&none, "rescue", "sshd", NULL, 0, &d);
 	assert_false(d.allow);
 	assert_int_equal(d.verdict, ISMS_VERDICT_UNAVAIL);
 	none.conf = f->conf;
 	f->conf->breakglass_accounts = bg;
-	isms_account_decide(&none, "ann", "sshd", NULL, &d);
+	isms_account_decide(&none, "ann", "sshd", NULL, 0, &d);
 	assert_string_equal(d.reason, "store_unavailable");
-	isms_account_decide(&none, "rescue", "sshd", NULL, &d);
+	isms_account_decide(&none, "rescue", "sshd", NULL, 0, &d);
 	assert_true(d.allow && d.breakglass && d.privileged);
 	assert_string_equal(d.reason, "breakglass_used");
 	f->conf->breakglass_accounts = saved;
@@ -150,10 +150,29 @@ static void test_registry_error_is_an_unusable_store(void **state)
 
 	add(f, "ann", 1001, "human", "active", true);
 	assert_int_equal(isms_db_exec(f->ctx.reg, &err, "ALTER TABLE accounts RENAME TO gone", NULL), 0);
-	isms_account_decide(&f->ctx, "ann", "sshd", NULL, &d);
+	isms_account_decide(&f->ctx, "ann", "sshd", NULL, 0, &d);
 	assert_string_equal(d.reason, "store_unavailable");
 	assert_int_equal(d.verdict, ISMS_VERDICT_UNAVAIL);
 	assert_non_null(strstr(d.details, "error="));
+}
+
+static void test_failed_nss_lookup_denies_all_but_breakglass(void **state)
+{
+	struct fixture *f = *state;
+	struct isms_decision d;
+	char **saved = f->conf->breakglass_accounts;
+	char *list[] = { "rescue", NULL };
+
+	add(f, "ann", 1001, "human", "active", true);
+	/* NSS could not answer (e.g. its directory backend is down): never "not in NSS" */
+	isms_account_decide(&f->ctx, "ann", "sshd", NULL, EIO, &d);
+	assert_false(d.allow);
+	assert_string_equal(d.reason, "nss_unavailable");
+	assert_int_equal(d.verdict, ISMS_VERDICT_UNAVAIL);
+	f->conf->breakglass_accounts = list;
+	isms_account_decide(&f->ctx, "rescue", "sshd", NULL, EIO, &d);
+	assert_true(d.allow && d.breakglass);
+	f->conf->breakglass_accounts = saved;
 }
 
 int main(void)
@@ -165,6 +184,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_comes_before_service_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_config_or_no_store_refuses_all_but_breakglass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_error_is_an_unusable_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_nss_lookup_denies_all_but_breakglass, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
