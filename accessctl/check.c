@@ -54,9 +54,7 @@ int cmd_check(struct cli *cli, int argc, char **argv)
 		ctx.conf = cli->conf;
 		ctx.reg = ctx.state = NULL;
 	}
-	nss_error = getpwnam_r(user, &pw, buf, sizeof(buf), &nss);
-	if (nss_error)
-		nss = NULL;
+	nss_error = isms_nss_getpwnam(user, &pw, buf, sizeof(buf), &nss);
 	isms_account_decide(&ctx, user, service, nss, nss_error, &d);
 	isms_ctx_close(&ctx);
 

@@ -139,6 +139,19 @@ static void status_deny(const struct isms_conf *conf, const struct isms_account 
 	}
 }
 
+int isms_nss_getpwnam(const char *user, struct passwd *pw, char *buf, size_t len, struct passwd **ret)
+{
+	int rc = getpwnam_r(user, pw, buf, len, ret);
+
+	if (rc == 0 || rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM) {
+		if (rc)
+			*ret = NULL;
+		return 0;
+	}
+	*ret = NULL;
+	return rc;
+}
+
 void isms_account_decide(struct isms_ctx *ctx, const char *user, const char *service,
 			 const struct passwd *nss, int nss_error, struct isms_decision *ret)
 {

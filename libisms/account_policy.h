@@ -39,6 +39,11 @@ struct isms_decision {
 void isms_account_decide(struct isms_ctx *ctx, const char *user, const char *service,
 			 const struct passwd *nss, int nss_error, struct isms_decision *ret);
 
+/* getpwnam_r, with "not found" told apart from "NSS could not answer": returns 0
+ * (found, or *ret NULL when no such user) or the errno of a real failure. glibc
+ * reports "not found" as 0, ENOENT, ESRCH, EBADF or EPERM depending on the source. */
+int isms_nss_getpwnam(const char *user, struct passwd *pw, char *buf, size_t len, struct passwd **ret);
+
 /* Interactive unless listed in [general] noninteractive_services. */
 bool isms_service_interactive(const struct isms_conf *conf, const char *service);
 

@@ -42,9 +42,7 @@ int isms_pam_acct_mgmt(struct module *m)
 		m->ctx.conf = m->conf;   /* break-glass still needs the config's list */
 		m->ctx.reg = m->ctx.state = NULL;
 	}
-	nss_error = getpwnam_r(m->user, &pw, buf, sizeof(buf), &nss);
-	if (nss_error)
-		nss = NULL;
+	nss_error = isms_nss_getpwnam(m->user, &pw, buf, sizeof(buf), &nss);
 	isms_account_decide(&m->ctx, m->user, m->service, nss, nss_error, &d);
 
 	if (d.breakglass) {
