@@ -7,7 +7,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$TOP/$B
 BENCH=$(mktemp -d /tmp/isms-bench.XXXXXX)
 export TOP BUILD BENCH
-trap 'for f in "$BENCH"/*.pid; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null; done; rm -rf "$BENCH"' EXIT
+trap 'for f in "$BENCH"/*.pid; do [ -e "$f" ] && { kill "$(cat "$f")" 2>/dev/null || true; }; done; rm -rf "$BENCH"' EXIT
 NSS_WRAPPER_LIB=$(ls /usr/lib/*/libnss_wrapper.so 2>/dev/null | head -1)
 export NSS_WRAPPER_LIB
 

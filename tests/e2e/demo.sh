@@ -8,7 +8,7 @@ BUILD=$TOP/$B
 DEMO=$(mktemp -d /tmp/isms-demo.XXXXXX)
 ROOT=$DEMO/root
 export TOP BUILD DEMO ROOT
-cleanup() { for f in "$DEMO"/*.pid; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null; done; rm -rf "$DEMO"; }
+cleanup() { for f in "$DEMO"/*.pid; do [ -e "$f" ] && { kill "$(cat "$f")" 2>/dev/null || true; }; done; rm -rf "$DEMO"; }
 trap cleanup EXIT
 
 ACCESSCTL="$BUILD/accessctl --root $ROOT"

@@ -55,7 +55,7 @@ CONF
 	t0=$(now); sync_ --full || return 1; t_steady=$(since "$t0")
 	t0=$(now); sync_ || return 1; t_cs=$(since "$t0")
 	for i in $(seq 0 99); do
-		printf 'dn: uid=u%d,ou=people,%s\nchangetype: modify\nreplace: title\ntitle: Staff Engineer\n\n' $((i * 37)) "$SLAPD_BASE"
+		printf 'dn: uid=u%d,ou=people,%s\nchangetype: modify\nreplace: title\ntitle: Staff Engineer\n\n' $(( (i * 37) % n )) "$SLAPD_BASE"
 	done | sldap ldapmodify > /dev/null
 	t0=$(now); sync_ || return 1; t_inc=$(since "$t0")
 	grep -q "incremental sync" "$BENCH/sync.out" || { echo "not incremental:"; cat "$BENCH/sync.out"; }
