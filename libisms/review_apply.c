@@ -101,13 +101,16 @@ static bool revoke_one(struct isms_ctx *ctx, const struct isms_review_campaign *
 	return true;
 }
 
-/* Modify: drop the one direct membership; an inherited grant lives at its group. */
+/* Modify: the revocation engine drops the one direct membership (group file,
+ * directory, registry); an inherited grant lives at its group. */
 static bool modify_one(struct isms_ctx *ctx, const struct isms_review_campaign *c, const struct item *it,
 		       const char *actor, char *result, size_t len)
 {
 	struct isms_err e = { 0 };
-	sqlite3_stmt *st;
-	int64_t now = isms_now();
+	char reason[256];
+	struct isms_revoke_req req = {
+		.account = it->account, .trigger = "review", .reason = reason, .actor = actor,
+	};
 	int r;
 
 	if (it->via) {
@@ -115,35 +118,15 @@ static bool modify_one(struct isms_ctx *ctx, const struct isms_review_campaign *
 			       it->entitlement, it->via);
 		return false;
 	}
-	r = isms_db_exec(ctx->reg, &e, "DELETE FROM memberships WHERE via_id IS NULL AND account_id ="
-			 " (SELECT id FROM accounts WHERE name = ?) AND group_id = (SELECT id FROM groups"
-			 " WHERE name = ?)", "ss", it->account, it->entitlement);
-	if (r >= 0) {
-		char reason[256];
-
-		(void)snprintf(reason, sizeof(reason), "access review %s: remove %s (by %s)", c->name,
-			       it->entitlement, actor);
-		r = isms_db_exec(ctx->reg, &e, "INSERT INTO revocation_actions(account_name, trigger, reason,"
-				 " step, status, detail, created_at, done_at) VALUES (?, 'review', ?,"
-				 " 'registry', 'done', ?, ?, ?)", "sssii", it->account, reason,
-				 it->entitlement, now, now);
-	}
+	(void)snprintf(reason, sizeof(reason), "access review %s: remove %s (by %s)", c->name,
+		       it->entitlement, actor);
+	r = isms_revoke_membership(ctx, &req, it->entitlement, &e);
 	if (r < 0) {
-		(void)snprintf(result, len, "modify failed: %.400s", e.msg);
+		(void)snprintf(result, len, "removed from %s, NOT verified: %.400s", it->entitlement, e.msg);
 		return false;
 	}
-	st = isms_db_query(ctx->reg, &e, "SELECT COUNT(*) FROM memberships m JOIN accounts a ON a.id ="
-			   " m.account_id JOIN groups g ON g.id = m.group_id WHERE a.name = ? AND g.name = ?"
-			   " AND m.via_id IS NULL", "ss", it->account, it->entitlement);
-	r = st ? isms_db_step(st, &e) : -EIO;
-	if (r == 1 && sqlite3_column_int64(st, 0) == 0) {
-		(void)snprintf(result, len, "removed from %s, verified", it->entitlement);
-		sqlite3_finalize(st);
-		return true;
-	}
-	sqlite3_finalize(st);
-	(void)snprintf(result, len, "removed from %s, NOT verified: membership still present", it->entitlement);
-	return false;
+	(void)snprintf(result, len, "removed from %s, verified", it->entitlement);
+	return true;
 }
 
 int isms_review_apply(struct isms_ctx *ctx, const struct isms_review_campaign *c,

@@ -602,3 +602,110 @@ out:
 	account_free(&a);
 	return r;
 }
+
+/* The directory memberships of the account that belong to group (its DN as the
+ * registry knows it, or cn=GROUP as the first RDN). */
+static json_t *ldap_rec_for_group(const json_t *all, const char *group, const char *group_dn)
+{
+	json_t *mine = json_array(), *v;
+	size_t i, gl = strlen(group);
+
+	json_array_foreach(all, i, v) {
+		const char *gdn = json_string_value(json_object_get(v, "dn"));
+
+		if (!gdn)
+			continue;
+		if ((group_dn && strcasecmp(gdn, group_dn) == 0) ||
+		    (strncasecmp(gdn, "cn=", 3) == 0 && strncmp(gdn + 3, group, gl) == 0 && gdn[3 + gl] == ','))
+			json_array_append(mine, v);
+	}
+	return mine;
+}
+
+int isms_revoke_membership(struct isms_ctx *ctx, const struct isms_revoke_req *req, const char *group,
+			   struct isms_err *err)
+{
+	struct isms_revoke_result res = { 0 };
+	struct run rn = { .ctx = ctx, .req = req, .res = &res };
+	struct action a = { 0 };
+	json_t *groups = json_pack("[s]", group), *all = NULL, *mine = NULL, *rec = NULL;
+	char *group_dn = NULL;
+	sqlite3_stmt *st;
+	int r, left;
+
+	r = account_load(ctx, req->account, &rn.acct, err);
+	if (r < 0)
+		goto out;
+	/* 1. the local group file: recorded, edited, re-read */
+	r = revoke_group_has_member(ctx->conf, group, req->account, err);
+	if (r < 0)
+		goto out;
+	if (r == 1) {
+		rec = json_pack("{s:O}", "groups", groups);
+		r = action_write(&rn, &a, "local_group", "pending", rec, "recorded", false, err);
+		if (r == 0)
+			r = revoke_groups_remove(ctx->conf, req->account, groups, err);
+		if (r == 0 && (left = revoke_group_has_member(ctx->conf, group, req->account, err)) != 0)
+			r = left < 0 ? left : isms_err_set(err, -EAGAIN, "%s: still in %s in %s", req->account,
+							   group, ctx->conf->group_file);
+		if (action_write(&rn, &a, "local_group", r == 0 ? "done" : "failed", rec,
+				 r == 0 ? "ok" : err->msg, r == 0, r == 0 ? err : NULL) < 0 && r == 0)
+			r = err->code;
+		if (r < 0)
+			goto out;
+	}
+	/* 2. the directory group, with write-back configured */
+	st = isms_db_query(ctx->reg, err, "SELECT dn FROM groups WHERE name = ?", "s", group);
+	if (st && isms_db_step(st, err) == 1)
+		group_dn = isms_db_col_strdup(st, 0);
+	sqlite3_finalize(st);
+	if (rn.acct.dn && *rn.acct.dn && revoke_ldap_configured(ctx->conf)) {
+		r = run_ldap(&rn, err);
+		if (r == 0)
+			r = revoke_ldap_groups_record(rn.ldap, rn.acct.dn, req->account, &all, err);
+		if (r < 0)
+			goto out;
+		mine = ldap_rec_for_group(all, group, group_dn);
+		if (json_array_size(mine) > 0) {
+			a.id = 0;
+			json_decref(rec);
+			rec = json_pack("{s:O}", "groups", mine);
+			r = action_write(&rn, &a, "ldap_group", "pending", rec, "recorded", false, err);
+			if (r == 0)
+				r = revoke_ldap_groups_remove_only(rn.ldap, rn.acct.dn, req->account, mine, err);
+			if (action_write(&rn, &a, "ldap_group", r == 0 ? "done" : "failed", rec,
+					 r == 0 ? "ok" : err->msg, r == 0, r == 0 ? err : NULL) < 0 && r == 0)
+				r = err->code;
+			if (r < 0)
+				goto out;
+		}
+	}
+	/* 3. the registry: the direct grant goes, and is re-read */
+	a.id = 0;
+	r = isms_db_exec(ctx->reg, err, "DELETE FROM memberships WHERE via_id IS NULL AND account_id = ?"
+			 " AND group_id = (SELECT id FROM groups WHERE name = ?)", "is", rn.acct.id, group);
+	if (r == 0) {
+		json_decref(rec);
+		rec = json_pack("{s:O}", "groups", groups);
+		r = action_write(&rn, &a, "registry_group", "done", rec, "ok", true, err);
+	}
+	if (r < 0)
+		goto out;
+	st = isms_db_query(ctx->reg, err, "SELECT count(*) FROM memberships m JOIN groups g ON g.id = m.group_id"
+			   " WHERE m.account_id = ? AND g.name = ? AND m.via_id IS NULL", "is", rn.acct.id, group);
+	r = st ? isms_db_step(st, err) : err->code;
+	if (r == 1)
+		r = sqlite3_column_int64(st, 0) == 0 ? 0
+		    : isms_err_set(err, -EAGAIN, "%s: registry still lists %s", req->account, group);
+	sqlite3_finalize(st);
+out:
+	if (rn.ldap)
+		revoke_ldap_close(rn.ldap);
+	account_free(&rn.acct);
+	json_decref(groups);
+	json_decref(all);
+	json_decref(mine);
+	json_decref(rec);
+	free(group_dn);
+	return r;
+}

@@ -58,4 +58,12 @@ int isms_offboard_person(struct isms_ctx *ctx, const struct isms_offboard_req *r
  * 0 when it is, -EAGAIN when a step did not take (err says which). */
 int isms_revoke_verify(struct isms_ctx *ctx, const char *account, struct isms_err *err);
 
+/* Remove one direct group membership of req->account (an access review's
+ * "modify"): from the local group file, from the directory group when write-back
+ * is configured, and from the registry, each step recorded in revocation_actions
+ * before it is taken; then everything is re-read. 0 when the membership is gone
+ * everywhere, -EAGAIN with err saying where it remains. */
+int isms_revoke_membership(struct isms_ctx *ctx, const struct isms_revoke_req *req, const char *group,
+			   struct isms_err *err);
+
 #endif

@@ -39,6 +39,9 @@ int revoke_groups_remove(const struct isms_conf *conf, const char *name, const j
 			 struct isms_err *err);
 int revoke_groups_restore(const struct isms_conf *conf, const char *name, const json_t *groups,
 			  struct isms_err *err);
+/* 1 when name is listed in group's member list in the group file, 0 when not. */
+int revoke_group_has_member(const struct isms_conf *conf, const char *group, const char *name,
+			    struct isms_err *err);
 
 /* Processes of uid: ended through logind when it runs, then signalled. Returns the
  * number of processes found (0: nothing ran) or negative. */
@@ -59,5 +62,8 @@ int revoke_ldap_groups_record(struct revoke_ldap *l, const char *dn, const char 
 int revoke_ldap_groups_remove(struct revoke_ldap *l, const char *dn, const char *name,
 			      const json_t *rec, struct isms_err *err);
 int revoke_ldap_groups_restore(struct revoke_ldap *l, const json_t *rec, struct isms_err *err);
+/* Remove only the recorded memberships (a subset), verified by re-reading. */
+int revoke_ldap_groups_remove_only(struct revoke_ldap *l, const char *dn, const char *name,
+				   const json_t *rec, struct isms_err *err);
 
 #endif

@@ -254,8 +254,10 @@ static int remove_last_member(struct revoke_ldap *l, const char *gdn, const char
 	return lrc == LDAP_SUCCESS ? 0 : ldap_fail(err, lrc, "modify", gdn);
 }
 
-int revoke_ldap_groups_remove(struct revoke_ldap *l, const char *dn, const char *name, const json_t *rec,
-			      struct isms_err *err)
+/* Delete the recorded memberships, then re-read: with only_recorded, the account
+ * must have left those groups; otherwise every group. */
+static int groups_remove(struct revoke_ldap *l, const char *dn, const char *name, const json_t *rec,
+			 bool only_recorded, struct isms_err *err)
 {
 	json_t *v, *left = NULL;
 	size_t i;
@@ -273,12 +275,34 @@ int revoke_ldap_groups_remove(struct revoke_ldap *l, const char *dn, const char 
 	r = revoke_ldap_groups_record(l, dn, name, &left, err);
 	if (r < 0)
 		return r;
-	if (json_array_size(left) > 0) {
-		r = isms_err_set(err, -EIO, "ldap: still a member of %s when re-read",
-				 jstr(json_array_get(left, 0), "dn"));
+	json_array_foreach(left, i, v) {
+		const char *gdn = jstr(v, "dn");
+		bool recorded = false;
+		json_t *w;
+		size_t k;
+
+		json_array_foreach(rec, k, w)
+			if (strcasecmp(jstr(w, "dn"), gdn) == 0)
+				recorded = true;
+		if (!only_recorded || recorded) {
+			r = isms_err_set(err, -EIO, "ldap: still a member of %s when re-read", gdn);
+			break;
+		}
 	}
 	json_decref(left);
 	return r;
+}
+
+int revoke_ldap_groups_remove(struct revoke_ldap *l, const char *dn, const char *name, const json_t *rec,
+			      struct isms_err *err)
+{
+	return groups_remove(l, dn, name, rec, false, err);
+}
+
+int revoke_ldap_groups_remove_only(struct revoke_ldap *l, const char *dn, const char *name,
+				   const json_t *rec, struct isms_err *err)
+{
+	return groups_remove(l, dn, name, rec, true, err);
 }
 
 int revoke_ldap_groups_restore(struct revoke_ldap *l, const json_t *rec, struct isms_err *err)

@@ -407,6 +407,34 @@ int revoke_groups_record(struct isms_ctx *ctx, const char *name, json_t **ret, s
 	return 0;
 }
 
+int revoke_group_has_member(const struct isms_conf *conf, const char *group, const char *name,
+			    struct isms_err *err)
+{
+	struct lines l;
+	int r, found = 0;
+
+	r = lines_read(conf->group_file, &l, err);
+	if (r == -ENOENT) {
+		isms_err_clear(err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	for (size_t i = 0; !found && i < l.n; i++) {
+		char *buf = strdup(l.v[i]), *f[GR_N];
+
+		if (!buf) {
+			lines_free(&l);
+			return isms_err_set(err, -ENOMEM, "out of memory");
+		}
+		found = fields_split(buf, f, GR_N) == 0 && strcmp(f[GR_NAME], group) == 0 &&
+			members_contain(f[GR_MEM], name);
+		free(buf);
+	}
+	lines_free(&l);
+	return found;
+}
+
 static bool json_strings_contain(const json_t *a, const char *s)
 {
 	size_t i;

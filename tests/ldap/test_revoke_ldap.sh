@@ -129,6 +129,35 @@ test_offboard_locks_the_entry_and_removes_its_memberships() {
 	assert_contains "$OUT" "already offboarded"
 }
 
+test_review_modify_removes_just_that_directory_group() {
+	directory
+	conf_set review fallback_reviewer E1001
+	sql registry "INSERT INTO groups (name, gid, source, dn, created_at, updated_at)
+		VALUES ('finance', 5001, 'ldap', 'cn=finance,ou=groups,$LDAP_BASE', $NOW, $NOW);
+		INSERT INTO memberships (account_id, group_id, source, attr)
+		SELECT a.id, g.id, 'ldap', 'memberUid' FROM accounts a, groups g WHERE a.name = 'carol' AND g.name = 'finance'"
+	actl review start --period 2026-annual >/dev/null
+	actl review worksheets 2026-annual -o "$ROOT/ws" >/dev/null
+	python3 - "$ROOT/ws/2026-annual-E1001.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline='')))
+h = rows[0]
+for r in rows[1:]:
+    if r[h.index('account')] == 'carol' and r[h.index('entitlement')] == 'finance':
+        r[h.index('decision')] = 'modify'
+csv.writer(open(sys.argv[1], 'w', newline=''), lineterminator='\r\n').writerows(rows)
+PY
+	assert_exit 0 actl review import "$ROOT/ws/2026-annual-E1001.csv"
+	assert_exit 0 actl review apply 2026-annual
+	assert_contains "$OUT" "removed from finance, verified"
+	# out of finance in the directory, still in the groups nobody decided on
+	assert_eq "$(carol_groups)" "dn: cn=admins,ou=groups,$LDAP_BASE dn: cn=auditors,ou=groups,$LDAP_BASE "
+	assert_contains "$(ldap_get "cn=finance,ou=groups,$LDAP_BASE" memberUid)" "memberUid: alice"
+	assert_eq "$(status_of carol)" active
+	assert_contains "$(sql registry "SELECT detail FROM revocation_actions WHERE account_name = 'carol' AND step = 'ldap_group'")" \
+		"{\"attr\":\"memberUid\",\"dn\":\"cn=finance,ou=groups,$LDAP_BASE\",\"value\":\"carol\"}"
+}
+
 test_restore_brings_directory_memberships_and_access_back() {
 	directory
 	assert_exit 0 actl revoke carol --reason "wrong person"

@@ -384,6 +384,10 @@ test_verification_catches_a_revocation_that_did_not_take() {
 
 test_modify_removes_only_that_group() {
 	company
+	# carol is also listed in the host's group file, in dev and in staff
+	add_group_member dev 101 bob
+	add_group_member dev 101 carol
+	add_group_member staff 100 carol
 	actl review start --period 2026-annual >/dev/null
 	actl review worksheets 2026-annual -o "$ROOT/ws" >/dev/null
 	local csv=$ROOT/ws/2026-annual-E002.csv
@@ -396,6 +400,11 @@ test_modify_removes_only_that_group() {
 	assert_eq "$(sql registry "SELECT group_concat(name, ',') FROM (SELECT g.name FROM memberships m JOIN groups g ON g.id = m.group_id JOIN accounts a ON a.id = m.account_id WHERE a.name = 'carol' ORDER BY g.name)")" \
 		"admins,oncall,staff"
 	assert_eq "$(sql registry "SELECT status FROM accounts WHERE name = 'carol'")" "active"
+	# through the revocation engine: out of dev in the group file too, recorded first
+	assert_eq "$(grep '^dev:' "$ROOT/etc/group")" "dev:x:101:bob"
+	assert_eq "$(grep '^staff:' "$ROOT/etc/group")" "staff:x:100:carol"
+	assert_eq "$(sql registry "SELECT group_concat(step || '=' || status, ' ') FROM revocation_actions WHERE account_name = 'carol' AND trigger = 'review'")" \
+		"local_group=done registry_group=done"
 	decide "$csv" carol login modify
 	assert_exit 1 actl review import "$csv"
 	assert_contains "$OUT" "'modify' removes a group"
