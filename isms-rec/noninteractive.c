@@ -34,15 +34,6 @@ static void set_nonblock(int fd, int *saved)
 		(void)fcntl(fd, F_SETFL, *saved | O_NONBLOCK);
 }
 
-static int status_of(int ws)
-{
-	if (WIFEXITED(ws))
-		return WEXITSTATUS(ws);
-	if (WIFSIGNALED(ws))
-		return 128 + WTERMSIG(ws);
-	return 1;
-}
-
 static bool relay_done(const struct relay *rl)
 {
 	return rl->dead || (rl->eof && rl->len == 0);
@@ -165,7 +156,7 @@ int rec_noninteractive(struct rec *r)
 				if (sig == SIGCHLD) {
 					if (!child_done && waitpid(pid, &wstatus, WNOHANG) == pid) {
 						child_done = true;
-						status = status_of(wstatus);
+						status = rec_exit_status(wstatus);
 					}
 				} else if (sig != SIGWINCH) {
 					(void)kill(pid, sig);
@@ -182,7 +173,7 @@ int rec_noninteractive(struct rec *r)
 		free(rl[i].buf);
 	}
 	if (!child_done && waitpid(pid, &wstatus, 0) == pid)
-		status = status_of(wstatus);
+		status = rec_exit_status(wstatus);
 	for (int fd = 0; fd < 3; fd++)
 		if (saved[fd] >= 0)
 			(void)fcntl(fd, F_SETFL, saved[fd]);

@@ -62,7 +62,8 @@ static ssize_t read_batch(int fd, unsigned char *buf, size_t len)
 	return (ssize_t)got;
 }
 
-static int status_of(int ws)
+/* A child's wait status as a shell reports it: the exit code, or 128 + signal. */
+int rec_exit_status(int ws)
 {
 	if (WIFEXITED(ws))
 		return WEXITSTATUS(ws);
@@ -80,13 +81,13 @@ static int end_child(pid_t pid)
 	(void)kill(pid, SIGHUP);
 	for (int i = 0; i < 50; i++) {
 		if (waitpid(pid, &ws, WNOHANG) == pid)
-			return status_of(ws);
+			return rec_exit_status(ws);
 		usleep(20000);
 	}
 	(void)kill(-pid, SIGKILL);
 	(void)kill(pid, SIGKILL);
 	(void)waitpid(pid, &ws, 0);
-	return status_of(ws);
+	return rec_exit_status(ws);
 }
 
 int rec_interactive(struct rec *r)
@@ -195,7 +196,7 @@ int rec_interactive(struct rec *r)
 				} else if (sig == SIGCHLD) {
 					if (!child_done && waitpid(pid, &wstatus, WNOHANG) == pid) {
 						child_done = true;
-						status = status_of(wstatus);
+						status = rec_exit_status(wstatus);
 					}
 				} else {
 					(void)kill(-pid, SIGHUP);
@@ -208,7 +209,7 @@ int rec_interactive(struct rec *r)
 		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &orig);
 	if (!child_done) {
 		if (waitpid(pid, &wstatus, WNOHANG) == pid)
-			status = status_of(wstatus);
+			status = rec_exit_status(wstatus);
 		else
 			status = end_child(pid);
 	}

@@ -27,6 +27,9 @@ struct cast {
 	struct isms_err err;
 };
 
+/* pty.c: a wait status as a shell reports it (exit code, or 128 + signal). */
+int rec_exit_status(int ws);
+
 int cast_open(struct cast *c, struct isms_rec_writer *w, long long flush_seconds);
 /* The header line: size, start time, command, title, SHELL and TERM. */
 int cast_header(struct cast *c, int width, int height, int64_t timestamp, const char *command,
