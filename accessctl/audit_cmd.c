@@ -18,7 +18,7 @@ const struct command cmd_audit_def = {
 	"usage: accessctl [--root DIR] [--json] audit verify [--checkpoints FILE]\n"
 	"       accessctl [--root DIR] audit export [--since DATE] [--format jsonl|csv]\n"
 	"       accessctl [--root DIR] audit tail [-n N] [-f]\n"
-	"       accessctl [--root DIR] audit checkpoint\n\n"
+	"       accessctl [--root DIR] audit checkpoint [--force]\n\n"
 	"  verify       walk the hash chain in state.db; report the number of events or\n"
 	"               the first event whose link is broken (modified, deleted, reordered).\n"
 	"               --checkpoints FILE also checks every signed checkpoint line found in\n"
@@ -27,8 +27,9 @@ const struct command cmd_audit_def = {
 	"  export       every event since DATE (2026-01-01, @EPOCH) as JSON lines or CSV.\n"
 	"  tail         the last N events (default 10); -f follows new ones.\n"
 	"  checkpoint   sign the chain head (seq, hash) with the host's Ed25519 key and\n"
-	"               log it as event audit_checkpoint; run it from a timer every\n"
-	"               [audit] checkpoint_interval (examples/systemd).\n"
+	"               log it as event audit_checkpoint, once [audit] checkpoint_interval\n"
+	"               has passed since the last one (--force: now). Run it from a\n"
+	"               frequent timer (examples/systemd); the interval is the policy.\n"
 	"Exit status: 1 when the chain or a checkpoint does not verify.\n",
 };
 
@@ -206,7 +207,7 @@ static int read_key(const char *path, unsigned char *key, size_t len, struct ism
 	return 0;
 }
 
-static int audit_checkpoint(struct cli *cli)
+static int audit_checkpoint(struct cli *cli, bool force)
 {
 	unsigned char sk[crypto_sign_SECRETKEYBYTES], hash[ISMS_AUDIT_HASHBYTES], sig[crypto_sign_BYTES];
 	char head[2 * ISMS_AUDIT_HASHBYTES + 1], sighex[2 * crypto_sign_BYTES + 1], msg[512], details[700];
@@ -216,6 +217,29 @@ static int audit_checkpoint(struct cli *cli)
 
 	if ((r = cli_open(cli)) != EXIT_OK)
 		return r;
+	now = isms_now();
+	if (!force) {
+		sqlite3_stmt *st = isms_db_query(cli->ctx.state, &err, "SELECT max(time) FROM audit_events"
+						 " WHERE event = 'audit_checkpoint'", NULL);
+		int64_t last = -1;
+
+		if (!st)
+			return cli_fail(cli, EXIT_USAGE, "audit checkpoint: %s", err.msg);
+		if (isms_db_step(st, &err) == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL)
+			last = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		if (last >= 0 && now - last < cli->conf->audit_checkpoint_interval) {
+			char when[32];
+
+			if (cli->json)
+				cli_json_print(json_pack("{s:b,s:I}", "written", 0, "next_due",
+							 (json_int_t)(last + cli->conf->audit_checkpoint_interval)));
+			else
+				printf("checkpoint not due: next at %s ([audit] checkpoint_interval)\n",
+				       isms_time_iso(last + cli->conf->audit_checkpoint_interval, when, sizeof(when)));
+			return EXIT_OK;
+		}
+	}
 	if (sodium_init() < 0 || isms_check_guard(cli->conf->signing_key, "signing key", false, &err) < 0 ||
 	    read_key(cli->conf->signing_key, sk, sizeof(sk), &err) < 0)
 		return cli_fail(cli, EXIT_USAGE, "audit checkpoint: %s", err.msg[0] ? err.msg : "libsodium");
@@ -223,7 +247,6 @@ static int audit_checkpoint(struct cli *cli)
 		sodium_memzero(sk, sizeof(sk));
 		return cli_fail(cli, EXIT_USAGE, "audit checkpoint: %s", err.msg);
 	}
-	now = isms_now();
 	isms_hex(hash, sizeof(hash), head);
 	checkpoint_message(msg, sizeof(msg), cli->ctx.host, (long long)seq, head, (long long)now);
 	crypto_sign_detached(sig, NULL, (const unsigned char *)msg, strlen(msg), sk);
@@ -379,6 +402,8 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 	if (strcmp(argv[1], "tail") == 0)
 		return audit_tail(cli, argc - 1, argv + 1);
 	if (strcmp(argv[1], "checkpoint") == 0 && argc == 2)
-		return audit_checkpoint(cli);
+		return audit_checkpoint(cli, false);
+	if (strcmp(argv[1], "checkpoint") == 0 && argc == 3 && strcmp(argv[2], "--force") == 0)
+		return audit_checkpoint(cli, true);
 	return cli_usage(cli, &cmd_audit_def, "unknown subcommand or argument '%s'", argv[argc - 1]);
 }

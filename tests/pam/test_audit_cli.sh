@@ -14,7 +14,7 @@ test_checkpoint_verifies_against_the_chain() {
 test_deleted_tail_is_detected_from_a_checkpoint() {
 	new_root
 	actl audit checkpoint >/dev/null
-	actl audit checkpoint >/dev/null
+	actl audit checkpoint --force >/dev/null
 	# the second checkpoint committed to event 2; delete everything from it on
 	sql state "DELETE FROM audit_events WHERE seq >= 2"
 	assert_exit 0 actl audit verify          # the chain alone cannot see a cut tail
@@ -28,6 +28,19 @@ test_forged_checkpoint_signature_is_refused() {
 	sed -i 's/cp_seq=1 /cp_seq=0 /' "$SYSLOG"
 	assert_exit 1 actl audit verify --checkpoints "$SYSLOG"
 	assert_contains "$OUT" "signature does not verify"
+}
+
+test_checkpoint_waits_for_the_configured_interval() {
+	new_root
+	conf_set audit checkpoint_interval 1h
+	ISMS_TEST_NOW=1795000000 actl audit checkpoint >/dev/null
+	assert_exit 0 env ISMS_TEST_NOW=1795003000 "$ACCESSCTL_BIN" --root "$ROOT" audit checkpoint
+	assert_contains "$OUT" "checkpoint not due"
+	assert_eq "$(sql state "SELECT count(*) FROM audit_events WHERE event = 'audit_checkpoint'")" 1
+	ISMS_TEST_NOW=1795003700 actl audit checkpoint >/dev/null
+	assert_eq "$(sql state "SELECT count(*) FROM audit_events WHERE event = 'audit_checkpoint'")" 2
+	ISMS_TEST_NOW=1795003800 actl audit checkpoint --force >/dev/null
+	assert_eq "$(sql state "SELECT count(*) FROM audit_events WHERE event = 'audit_checkpoint'")" 3
 }
 
 test_export_jsonl_and_csv_since_date() {

@@ -20,7 +20,7 @@ test_backup_round_trip_keeps_every_row_and_the_chain() {
 	sql state "SELECT seq, hex(hash) FROM audit_events WHERE event != 'backup'" > "$T_TMP/chain.before"
 	# change everything, then restore
 	sql registry "DELETE FROM accounts; DELETE FROM people"
-	actl audit checkpoint >/dev/null
+	actl audit checkpoint --force >/dev/null
 	assert_exit 0 actl backup --restore "$T_TMP/b.bak"
 	dump "$ROOT/var/lib/isms/registry.db" > "$T_TMP/reg.after"
 	cmp "$T_TMP/reg.before" "$T_TMP/reg.after" || fail "registry differs after restore"
