@@ -85,9 +85,10 @@ static const char *code_name(int rv)
 static void usage(void)
 {
 	fprintf(stderr, "usage: pamdrive -d CONFDIR [-s SERVICE] -u USER [-r RHOST] [-t TTY]\n"
-			"                [-a ANSWER]... [-A AUTHTOK] [-e NAME] [-n REPEAT] [-q] PHASE...\n"
+			"                [-a ANSWER]... [-A AUTHTOK] [-e NAME] [-n REPEAT] [-o FIRST] [-q] PHASE...\n"
 			"PHASE: auth acct open close setcred. -e prints a PAM environment variable after.\n"
-			"With -n, a \"%%d\" in USER is replaced by the iteration (0, 1, ...): one user per transaction.\n"
+			"With -n, a \"%%d\" in USER is replaced by the iteration (FIRST, FIRST+1, ...; FIRST is 0\n"
+			"unless -o): one user per transaction.\n"
 			"Exit: 0 when every phase succeeded, else the PAM code of the first that failed.\n");
 	exit(2);
 }
@@ -98,11 +99,11 @@ int main(int argc, char **argv)
 	const char *authtok = NULL, *envname[8];
 	struct answers a = { 0 };
 	struct pam_conv pc = { conv, &a };
-	long repeat = 1;
+	long repeat = 1, first = 0;
 	int c, nenv = 0, first_fail = 0;
 	struct timespec t0, t1;
 
-	while ((c = getopt(argc, argv, "d:s:u:r:t:a:A:e:n:q")) != -1) {
+	while ((c = getopt(argc, argv, "d:s:u:r:t:a:A:e:n:o:q")) != -1) {
 		switch (c) {
 		case 'd': confdir = optarg; break;
 		case 's': service = optarg; break;
@@ -113,6 +114,7 @@ int main(int argc, char **argv)
 		case 'A': authtok = optarg; break;
 		case 'e': if (nenv < 8) envname[nenv++] = optarg; break;
 		case 'n': repeat = strtol(optarg, NULL, 10); break;
+		case 'o': first = strtol(optarg, NULL, 10); break;
 		case 'q': a.quiet = true; break;
 		default: usage();
 		}
@@ -128,7 +130,7 @@ int main(int argc, char **argv)
 
 		/* distinct users per iteration: benchmarks of modules that refuse a replayed code */
 		if (pct)
-			snprintf(ubuf, sizeof(ubuf), "%.*s%ld%s", (int)(pct - user), user, it, pct + 2);
+			snprintf(ubuf, sizeof(ubuf), "%.*s%ld%s", (int)(pct - user), user, first + it, pct + 2);
 		rv = pam_start_confdir(service, pct ? ubuf : user, &pc, confdir, &pamh);
 
 		a.next = 0;
