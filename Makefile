@@ -122,7 +122,7 @@ $(B)/pam_isms.so $(B)/test/pam_isms.so:
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) -shared -o $@ $(MOD_OBJ) $(filter %clock.o %clock_test.o,$^) $(LIBA) $(LDFLAGS_BASE) \
-		-Wl,--version-script=pam_isms/pam_isms.map -Wl,--no-undefined \
+		-Wl,--version-script=pam_isms/pam_isms.map -Wl,--no-undefined -Wl,-z,nodelete \
 		$(MODULE_LIBS)
 
 $(B)/accessctl: $(CLOCK_OBJ)

@@ -141,7 +141,7 @@ int isms_audit_head(sqlite3 *state, unsigned char ret_hash[ISMS_AUDIT_HASHBYTES]
 		memset(ret_hash, 0, ISMS_AUDIT_HASHBYTES);
 		*ret_seq = 0;
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return r;
 }
 
@@ -228,14 +228,14 @@ int isms_audit_verify(sqlite3 *state, int64_t *ret_count, int64_t *ret_bad_seq, 
 				*ret_count = count;
 			r = isms_err_set(err, -EBADMSG, "audit chain broken at event %lld: %s",
 					 (long long)seq, why);
-			sqlite3_finalize(st);
+			isms_db_done(st);
 			return r;
 		}
 		memcpy(running, hash, sizeof(running));
 		expect++;
 		count++;
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0)
 		return r;
 	if (ret_count)

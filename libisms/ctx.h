@@ -4,6 +4,7 @@
 #define ISMS_CTX_H
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "conf.h"
 #include "err.h"
@@ -13,6 +14,8 @@ struct isms_ctx {
 	sqlite3 *reg;           /* registry.db */
 	sqlite3 *state;         /* state.db */
 	char host[256];         /* this host's name, as audit events record it */
+	struct stat reg_st;     /* identity of the stores when opened (login mode) */
+	struct stat state_st;
 };
 
 enum {
@@ -24,5 +27,15 @@ enum {
 int isms_ctx_open(struct isms_ctx *ctx, struct isms_conf *conf, unsigned flags,
 		  struct isms_err *err);
 void isms_ctx_close(struct isms_ctx *ctx);
+
+/* A login context kept open from one transaction to the next (pam_isms does,
+ * within one process). isms_ctx_end ends the registry snapshot and returns 0
+ * when both stores are idle and may be kept; isms_ctx_reuse then repeats for
+ * the next transaction what isms_ctx_open checked: permissions of both stores
+ * and their directories, that each path still names the file that is open
+ * (-ESTALE when it was replaced: close and open again), the schema versions,
+ * and starts a new registry snapshot. */
+int isms_ctx_end(struct isms_ctx *ctx);
+int isms_ctx_reuse(struct isms_ctx *ctx, struct isms_err *err);
 
 #endif

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,106 @@ extern const size_t isms_registry_migrations_count, isms_state_migrations_count;
 
 #define BUSY_TIMEOUT_MS 5000
 #define LOGIN_CHECKPOINT_FRAMES 64
+
+/* Statements kept prepared on the stores pam_isms keeps open between logins
+ * (ISMS_DB_LOGIN): parsing the SQL again on every login would cost more than
+ * running it. isms_db_query hands out a cached statement when one with the
+ * same text is idle, and isms_db_done resets it instead of finalizing. */
+#define STMT_CACHES 4
+#define STMT_SLOTS 48
+
+struct stmt_slot {
+	sqlite3_stmt *st;
+	bool busy;
+};
+
+static struct stmt_cache {
+	sqlite3 *db;
+	size_t n;
+	struct stmt_slot slot[STMT_SLOTS];
+} stmt_caches[STMT_CACHES];
+static pthread_mutex_t stmt_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct stmt_cache *stmt_cache_of(sqlite3 *db)
+{
+	for (size_t i = 0; i < STMT_CACHES; i++)
+		if (stmt_caches[i].db == db)
+			return &stmt_caches[i];
+	return NULL;
+}
+
+static void stmt_cache_add(sqlite3 *db)
+{
+	struct stmt_cache *c;
+
+	pthread_mutex_lock(&stmt_lock);
+	c = stmt_cache_of(NULL);
+	if (c)   /* all taken: this connection prepares afresh, as any other */
+		c->db = db;
+	pthread_mutex_unlock(&stmt_lock);
+}
+
+static void stmt_cache_drop(sqlite3 *db)
+{
+	struct stmt_cache *c;
+
+	pthread_mutex_lock(&stmt_lock);
+	c = stmt_cache_of(db);
+	if (c) {
+		for (size_t i = 0; i < c->n; i++)
+			sqlite3_finalize(c->slot[i].st);
+		memset(c, 0, sizeof(*c));
+	}
+	pthread_mutex_unlock(&stmt_lock);
+}
+
+/* An idle cached statement for sql (marked busy), or a new one: cached when a
+ * slot is free, else the caller's to finalize through isms_db_done. */
+static int stmt_get(sqlite3 *db, const char *sql, sqlite3_stmt **ret)
+{
+	struct stmt_cache *c;
+	int rc;
+
+	pthread_mutex_lock(&stmt_lock);
+	c = stmt_cache_of(db);
+	if (c) {
+		for (size_t i = 0; i < c->n; i++) {
+			if (!c->slot[i].busy && strcmp(sqlite3_sql(c->slot[i].st), sql) == 0) {
+				c->slot[i].busy = true;
+				*ret = c->slot[i].st;
+				pthread_mutex_unlock(&stmt_lock);
+				return SQLITE_OK;
+			}
+		}
+	}
+	rc = sqlite3_prepare_v3(db, sql, -1, c && c->n < STMT_SLOTS ? SQLITE_PREPARE_PERSISTENT : 0,
+				ret, NULL);
+	if (rc == SQLITE_OK && c && c->n < STMT_SLOTS && *ret)
+		c->slot[c->n++] = (struct stmt_slot){ .st = *ret, .busy = true };
+	pthread_mutex_unlock(&stmt_lock);
+	return rc;
+}
+
+void isms_db_done(sqlite3_stmt *st)
+{
+	struct stmt_cache *c;
+
+	if (!st)
+		return;
+	pthread_mutex_lock(&stmt_lock);
+	c = stmt_cache_of(sqlite3_db_handle(st));
+	for (size_t i = 0; c && i < c->n; i++) {
+		if (c->slot[i].st == st) {
+			(void)sqlite3_reset(st);
+			(void)sqlite3_clear_bindings(st);
+			c->slot[i].busy = false;
+			pthread_mutex_unlock(&stmt_lock);
+			return;
+		}
+	}
+	pthread_mutex_unlock(&stmt_lock);
+	sqlite3_finalize(st);
+}
 
 const char *isms_store_name(enum isms_store kind)
 {
@@ -74,17 +176,15 @@ int isms_db_errno(int rc)
 }
 
 /* After a login's commit: once the WAL holds a few dozen frames, copy them
- * into the database and truncate the WAL, so the next process has little to
- * read back. Skipped (without waiting) while another login holds the store:
- * a later one does it. */
+ * into the database, so the next process has little to read back (it reads
+ * the WAL up to the first frame of an older generation, and the next write
+ * after a complete checkpoint starts a new one). PASSIVE: never waits, and
+ * leaves the WAL file its size: truncating it costs milliseconds on ext4.
+ * Skipped while another login holds the store: a later one does it. */
 static int login_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
-	(void)arg;
-	if (frames >= LOGIN_CHECKPOINT_FRAMES) {
-		(void)sqlite3_busy_timeout(db, 0);
-		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-		(void)sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-	}
+	if (frames >= (int)(intptr_t)arg)
+		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	return SQLITE_OK;
 }
 
@@ -99,11 +199,11 @@ int isms_db_user_version(sqlite3 *db)
 	sqlite3_stmt *st;
 	int v = -1;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+	if (stmt_get(db, "PRAGMA user_version", &st) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return v;
 }
 
@@ -173,12 +273,14 @@ fail:
 	return r;
 }
 
-/* The directory holding a store and the store itself guard every login. */
-static int db_check_perms(const char *path, bool must_exist, struct isms_err *err)
+/* The directory holding a store and the store itself guard every login. st gets
+ * the store's identity (zeroed when it may be missing and is). */
+static int db_check_perms(const char *path, bool must_exist, struct stat *st, struct isms_err *err)
 {
 	char *copy = strdup(path);
 	int r;
 
+	memset(st, 0, sizeof(*st));
 	if (!copy)
 		return isms_err_set(err, -ENOMEM, "out of memory");
 	r = isms_check_guard(dirname(copy), "store directory", true, err);
@@ -187,18 +289,44 @@ static int db_check_perms(const char *path, bool must_exist, struct isms_err *er
 		return r;
 	if (!must_exist && access(path, F_OK) < 0 && errno == ENOENT)
 		return 0;
-	return isms_check_guard(path, "store", false, err);
+	return isms_check_guard_stat(path, "store", false, st, err);
 }
 
-int isms_db_open(const char *path, enum isms_store kind, unsigned flags,
-		 sqlite3 **ret, struct isms_err *err)
+int isms_db_check_store(const char *path, struct stat *st, struct isms_err *err)
+{
+	return db_check_perms(path, true, st, err);
+}
+
+int isms_db_check_version(sqlite3 *db, enum isms_store kind, const char *path, struct isms_err *err)
+{
+	int ver = isms_db_user_version(db);
+
+	if (ver > isms_db_latest_version(kind))
+		/* "run init" would be the wrong advice: init must never downgrade a store. */
+		return isms_err_set(err, -EPROTO,
+				    "%s store %s has schema version %d, newer than this program (%d); "
+				    "install the matching pam_isms version",
+				    isms_store_name(kind), path, ver, isms_db_latest_version(kind));
+	if (ver != isms_db_latest_version(kind))
+		return isms_err_set(err, ver < 0 ? -EBADMSG : -EPROTO,
+				    "%s store %s: %s (schema version %d, expected %d); run 'accessctl init'",
+				    isms_store_name(kind), path,
+				    ver < 0 ? "unreadable or not a database" : "schema version mismatch",
+				    ver, isms_db_latest_version(kind));
+	return 0;
+}
+
+int isms_db_open_stat(const char *path, enum isms_store kind, unsigned flags,
+		      sqlite3 **ret, struct stat *st, struct isms_err *err)
 {
 	bool ro = flags & ISMS_DB_READONLY;
 	bool create = flags & ISMS_DB_CREATE;
 	sqlite3 *db = NULL;
-	int rc, r, ver;
+	int rc, r;
 
-	r = db_check_perms(path, !create, err);
+	/* checked before the open: a store replaced between the two is then
+	 * opened under the old identity, and isms_ctx_reuse sees the difference */
+	r = db_check_perms(path, !create, st, err);
 	if (r < 0)
 		return r;
 	if (create) {
@@ -229,7 +357,8 @@ int isms_db_open(const char *path, enum isms_store kind, unsigned flags,
 		(void)sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 		(void)sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 		if (!ro)
-			(void)sqlite3_wal_hook(db, login_wal_hook, NULL);
+			(void)sqlite3_wal_hook(db, login_wal_hook, (void *)(intptr_t)LOGIN_CHECKPOINT_FRAMES);
+		stmt_cache_add(db);
 	}
 	rc = sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 	if (rc == SQLITE_OK && !ro)
@@ -245,34 +374,35 @@ int isms_db_open(const char *path, enum isms_store kind, unsigned flags,
 		if (r < 0)
 			goto fail;
 	}
-	ver = isms_db_user_version(db);
-	if (ver > isms_db_latest_version(kind)) {
-		/* "run init" would be the wrong advice: init must never downgrade a store. */
-		r = isms_err_set(err, -EPROTO,
-				 "%s store %s has schema version %d, newer than this program (%d); "
-				 "install the matching pam_isms version",
-				 isms_store_name(kind), path, ver, isms_db_latest_version(kind));
+	r = isms_db_check_version(db, kind, path, err);
+	if (r < 0)
 		goto fail;
-	}
-	if (ver != isms_db_latest_version(kind)) {
-		r = isms_err_set(err, ver < 0 ? -EBADMSG : -EPROTO,
-				 "%s store %s: %s (schema version %d, expected %d); run 'accessctl init'",
-				 isms_store_name(kind), path,
-				 ver < 0 ? "unreadable or not a database" : "schema version mismatch",
-				 ver, isms_db_latest_version(kind));
-		goto fail;
-	}
 	*ret = db;
 	return 0;
 fail:
-	sqlite3_close_v2(db);
+	isms_db_close(db);
 	return r;
+}
+
+int isms_db_open(const char *path, enum isms_store kind, unsigned flags,
+		 sqlite3 **ret, struct isms_err *err)
+{
+	struct stat st;
+
+	return isms_db_open_stat(path, kind, flags, ret, &st, err);
+}
+
+void isms_db_login_checkpoint_frames(sqlite3 *db, int frames)
+{
+	(void)sqlite3_wal_hook(db, login_wal_hook, (void *)(intptr_t)frames);
 }
 
 void isms_db_close(sqlite3 *db)
 {
-	if (db)
+	if (db) {
+		stmt_cache_drop(db);
 		sqlite3_close_v2(db);
+	}
 }
 
 int isms_db_integrity(sqlite3 *db, struct isms_err *err)
@@ -333,13 +463,13 @@ static sqlite3_stmt *db_vquery(sqlite3 *db, struct isms_err *err, const char *sq
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	rc = stmt_get(db, sql, &st);
 	if (rc != SQLITE_OK) {
 		(void)db_fail(db, err, rc, "prepare");
 		return NULL;
 	}
 	if (db_vbind(st, err, fmt, ap) < 0) {
-		sqlite3_finalize(st);
+		isms_db_done(st);
 		return NULL;
 	}
 	return st;
@@ -382,10 +512,12 @@ int isms_db_exec(sqlite3 *db, struct isms_err *err, const char *sql, const char 
 		return err ? err->code : -EIO;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		;
-	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return db_fail(db, err, rc, "statement");
-	return 0;
+		rc = db_fail(db, err, rc, "statement");
+	else
+		rc = 0;
+	isms_db_done(st);
+	return rc;
 }
 
 int isms_db_step(sqlite3_stmt *st, struct isms_err *err)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "err.h"
 
@@ -23,7 +24,23 @@ enum {
  * ISMS_DB_CREATE). */
 int isms_db_open(const char *path, enum isms_store kind, unsigned flags,
 		 sqlite3 **ret, struct isms_err *err);
+/* The same, also returning the identity of the file opened (lstat before the open). */
+int isms_db_open_stat(const char *path, enum isms_store kind, unsigned flags,
+		      sqlite3 **ret, struct stat *st, struct isms_err *err);
 void isms_db_close(sqlite3 *db);
+
+/* The WAL size (frames) at which a login's commit copies it into the store,
+ * for a writable ISMS_DB_LOGIN store. The default suits a process that opens
+ * the store once: the first connection to a store reads all of the WAL back.
+ * A process keeping the store open keeps that index for every other
+ * connection, and may let the WAL grow longer between checkpoints. */
+void isms_db_login_checkpoint_frames(sqlite3 *db, int frames);
+
+/* The checks isms_db_open makes, for a store kept open between logins: the
+ * permission checks on the store and its directory (st gets its identity),
+ * and the schema version. */
+int isms_db_check_store(const char *path, struct stat *st, struct isms_err *err);
+int isms_db_check_version(sqlite3 *db, enum isms_store kind, const char *path, struct isms_err *err);
 
 /* Apply the embedded schema/<store>/NNN_*.sql migrations above user_version. */
 int isms_db_migrate(sqlite3 *db, enum isms_store kind, struct isms_err *err);
@@ -40,6 +57,10 @@ int isms_db_integrity(sqlite3 *db, struct isms_err *err);
  * Returns the statement or NULL with err set. */
 sqlite3_stmt *isms_db_query(sqlite3 *db, struct isms_err *err, const char *sql,
 			    const char *fmt, ...);
+
+/* Release a statement from isms_db_query: finalized, or reset and kept when
+ * the store caches its statements (ISMS_DB_LOGIN). Never sqlite3_finalize one. */
+void isms_db_done(sqlite3_stmt *st);
 
 /* Prepare, bind, step to completion, finalize. Returns 0 or negative errno
  * (-EBUSY when the store is locked, -EEXIST on a constraint violation). */

@@ -36,7 +36,7 @@ int isms_mfa_account_find(sqlite3 *reg, const char *name, struct isms_mfa_accoun
 	} else if (r == 0) {
 		r = isms_err_set(err, -ENOENT, "account '%s' is not in the registry", name);
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return r;
 }
 
@@ -139,10 +139,10 @@ int isms_mfa_token_load(sqlite3 *reg, const struct isms_vault *v, const char *ac
 		}
 	}
 	*ret = t;
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return 0;
 out:
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	isms_mfa_token_clear(&t);
 	return r;
 }
@@ -200,7 +200,7 @@ static int state_read(sqlite3 *state, const struct isms_mfa_token *t, struct mfa
 		row->locked_until = sqlite3_column_int64(st, 3);
 		r = 0;
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return r;
 }
 
@@ -241,7 +241,7 @@ static int recovery_try(sqlite3 *state, const struct isms_vault *v, const struct
 		if (sqlite3_column_bytes(st, 1) == 32 &&
 		    sodium_memcmp(sqlite3_column_blob(st, 1), want, 32) == 0)
 			hit = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	sodium_memzero(want, sizeof(want));
 	if (r < 0)
 		return r;
@@ -278,13 +278,16 @@ int isms_mfa_check(sqlite3 *state, const struct isms_conf *conf, const struct is
 	char norm[ISMS_MFA_RECOVERY_SIZE];
 	struct mfa_row row;
 	int64_t last_used = 0;
+	bool own_tx = sqlite3_get_autocommit(state);
 	int r;
 
 	if (!t->secret)
 		return isms_err_set(err, -EINVAL, "token loaded without its secret");
-	r = isms_db_begin(state, err);
-	if (r < 0)
-		return r;
+	if (own_tx) {
+		r = isms_db_begin(state, err);
+		if (r < 0)
+			return r;
+	}
 	r = state_read(state, t, &row, err);
 	if (r < 0)
 		goto fail;
@@ -292,7 +295,8 @@ int isms_mfa_check(sqlite3 *state, const struct isms_conf *conf, const struct is
 		out.verdict = ISMS_MFA_LOCKED;
 		out.locked_until = row.locked_until;
 		out.failures = row.failures;
-		isms_db_rollback(state);
+		if (own_tx)
+			isms_db_rollback(state);
 		*ret = out;
 		return 0;
 	}
@@ -336,14 +340,17 @@ int isms_mfa_check(sqlite3 *state, const struct isms_conf *conf, const struct is
 	r = state_write(state, t, &row, last_used, err);
 	if (r < 0)
 		goto fail;
-	r = isms_db_commit(state, err);
-	if (r < 0)
-		goto fail;
+	if (own_tx) {
+		r = isms_db_commit(state, err);
+		if (r < 0)
+			goto fail;
+	}
 	*ret = out;
 	return 0;
 fail:
 	sodium_memzero(norm, sizeof(norm));
-	isms_db_rollback(state);
+	if (own_tx)
+		isms_db_rollback(state);
 	return r;
 }
 
@@ -370,7 +377,7 @@ int isms_mfa_unlock(sqlite3 *state, const char *account, int64_t token_id, int64
 	r = isms_db_step(st, err);
 	if (r == 1)
 		*ret_was_locked = sqlite3_column_int(st, 0) > 0;
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0)
 		return r;
 	return isms_db_exec(state, err,

@@ -85,7 +85,10 @@ int isms_mfa_token_store(sqlite3 *reg, const struct isms_vault *v, const struct 
 /* The check-and-set: in ONE immediate transaction on state.db, read the watermark,
  * failures and lock, verify `code` (a TOTP code, or a recovery code), and write the
  * new watermark or failure count/lock. Concurrent callers with the same code get
- * exactly one ACCEPTED. Any store error returns negative (the caller denies). */
+ * exactly one ACCEPTED. Any store error returns negative (the caller denies).
+ * Inside a transaction the caller opened (BEGIN IMMEDIATE, so that the audit
+ * events of the attempt commit with it), that one is used; the caller commits,
+ * or rolls back on error. */
 int isms_mfa_check(sqlite3 *state, const struct isms_conf *conf, const struct isms_vault *v,
 		   const struct isms_mfa_token *t, const char *code, int64_t now,
 		   struct isms_mfa_outcome *ret, struct isms_err *err);

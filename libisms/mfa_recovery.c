@@ -85,6 +85,6 @@ int isms_mfa_recovery_left(sqlite3 *state, const char *account, int64_t token_id
 		*ret = sqlite3_column_int64(st, 0);
 		r = 0;
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return r;
 }

@@ -64,7 +64,7 @@ int isms_account_groups(struct isms_ctx *ctx, const char *user, gid_t gid, bool 
 		}
 		while (r == 0 && (r = isms_db_step(st, err)) == 1)
 			r = list_add(&list, &n, (const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
+		isms_db_done(st);
 	}
 	if (r < 0) {
 		isms_list_free(list);
@@ -128,7 +128,7 @@ int isms_account_privileged(struct isms_ctx *ctx, const char *user, uid_t uid, g
 				break;
 			}
 		}
-		sqlite3_finalize(st);
+		isms_db_done(st);
 		if (r < 0) {
 			isms_list_free(groups);
 			return r;

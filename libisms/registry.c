@@ -50,7 +50,7 @@ int isms_registry_account_find(sqlite3 *reg, const char *name, struct isms_accou
 		col_copy(st, 13, a.owner_status, sizeof(a.owner_status));
 		*ret = a;
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return r;
 }
 
@@ -67,7 +67,7 @@ int isms_registry_uid_other(sqlite3 *reg, int64_t uid, const char *name, char *r
 	r = isms_db_step(st, err);
 	if (r == 1)
 		col_copy(st, 0, ret_other, len);
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return r;
 }
 
@@ -82,7 +82,7 @@ int isms_state_last_login(sqlite3 *state, const char *name, int64_t *ret, struct
 	r = isms_db_step(st, err);
 	if (r == 1)
 		*ret = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return r;
 }
 

@@ -130,7 +130,7 @@ char *isms_session_real_shell(sqlite3 *reg, const char *user)
 	st = isms_db_query(reg, NULL, "SELECT real_shell FROM accounts WHERE name = ?", "s", user);
 	if (st && isms_db_step(st, NULL) == 1)
 		shell = isms_db_col_strdup(st, 0);
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (!shell || shell[0] != '/') {
 		free(shell);
 		shell = strdup("/bin/sh");

@@ -136,8 +136,8 @@ char *isms_path_join(const char *root, const char *path)
 }
 
 /* The rules themselves, shared by the path and the descriptor forms. */
-static int guard_stat(const struct stat *st, const char *path, const char *what, bool want_dir,
-		      struct isms_err *err)
+int isms_check_guard_st(const struct stat *st, const char *path, const char *what, bool want_dir,
+			struct isms_err *err)
 {
 	if (want_dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode))
 		return isms_err_set(err, -EPERM, "%s %s: not a %s", what, path,
@@ -153,13 +153,19 @@ static int guard_stat(const struct stat *st, const char *path, const char *what,
 	return 0;
 }
 
+int isms_check_guard_stat(const char *path, const char *what, bool want_dir, struct stat *st,
+			  struct isms_err *err)
+{
+	if (lstat(path, st) < 0)
+		return isms_err_set(err, -errno, "%s %s: %s", what, path, strerror(errno));
+	return isms_check_guard_st(st, path, what, want_dir, err);
+}
+
 int isms_check_guard(const char *path, const char *what, bool want_dir, struct isms_err *err)
 {
 	struct stat st;
 
-	if (lstat(path, &st) < 0)
-		return isms_err_set(err, -errno, "%s %s: %s", what, path, strerror(errno));
-	return guard_stat(&st, path, what, want_dir, err);
+	return isms_check_guard_stat(path, what, want_dir, &st, err);
 }
 
 int isms_check_guard_fd(int fd, const char *path, const char *what, struct isms_err *err)
@@ -168,7 +174,7 @@ int isms_check_guard_fd(int fd, const char *path, const char *what, struct isms_
 
 	if (fstat(fd, &st) < 0)
 		return isms_err_set(err, -errno, "%s %s: %s", what, path, strerror(errno));
-	return guard_stat(&st, path, what, false, err);
+	return isms_check_guard_st(&st, path, what, false, err);
 }
 
 int isms_mkdir_p(const char *path, mode_t mode)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -31,6 +32,12 @@ char *isms_path_join(const char *root, const char *path);
 /* Refuse a file or directory that guards access: group/other-writable, or, when the
  * caller is root, not owned by root. `what` names it in the message. Follows no symlink. */
 int isms_check_guard(const char *path, const char *what, bool want_dir, struct isms_err *err);
+/* The rules applied to what stat(2) said of path. */
+int isms_check_guard_st(const struct stat *st, const char *path, const char *what, bool want_dir,
+			struct isms_err *err);
+/* The same, also returning what lstat(2) said of path (identity, times). */
+int isms_check_guard_stat(const char *path, const char *what, bool want_dir, struct stat *st,
+			  struct isms_err *err);
 
 /* The same rules for a regular file already open (no race between check and use);
  * `path` only names it in the message. */

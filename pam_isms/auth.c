@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "clock.h"
+#include "db.h"
 #include "mfa.h"
 #include "module.h"
 #include "util.h"
@@ -125,21 +126,11 @@ static int break_glass(struct module *m, const char *reason)
 	return PAM_AUTHINFO_UNAVAIL;
 }
 
-/* One attempt with one candidate code: the check-and-set, then its audit events. */
-static int attempt(struct auth *a, const char *code, struct isms_mfa_outcome *out)
+/* The audit events of one attempt, and the PAM code it earns. */
+static int attempt_outcome(struct module *m, const struct isms_mfa_outcome *out, bool no_code)
 {
-	struct module *m = a->m;
 	char details[160], when[32];
-	int r;
 
-	r = isms_mfa_check(m->ctx.state, m->conf, &a->vault, &a->tok, code ? code : "", isms_now(), out,
-			   &m->err);
-	if (r < 0) {
-		/* fail closed: a code we could not record is a code we did not accept */
-		pam_syslog(m->pamh, LOG_ERR, "MFA state not writable: %s", m->err.msg);
-		module_audit(m, "mfa", "deny", "state_unavailable", NULL, 0);
-		return PAM_AUTHINFO_UNAVAIL;
-	}
 	if (out->lock_expired)
 		module_audit(m, "mfa_unlock", "ok", "lockout_expired", NULL, LOG_WARNING);
 	switch (out->verdict) {
@@ -150,19 +141,17 @@ static int attempt(struct auth *a, const char *code, struct isms_mfa_outcome *ou
 		(void)snprintf(details, sizeof(details), "method=recovery_code recovery_left=%lld",
 			       (long long)out->recovery_left);
 		module_audit(m, "mfa", "allow", "recovery_code", details, LOG_NOTICE);
-		pam_info(m->pamh, "Recovery code accepted; %lld left.", (long long)out->recovery_left);
 		return PAM_SUCCESS;
 	case ISMS_MFA_LOCKED:
 		(void)snprintf(details, sizeof(details), "locked_until=%s",
 			       isms_time_iso(out->locked_until, when, sizeof(when)));
 		module_audit(m, "mfa", "deny", "locked", details, 0);
-		pam_error(m->pamh, "Too many failed codes: locked until %s.", when);
 		return PAM_AUTH_ERR;
 	case ISMS_MFA_REPLAYED:
 	case ISMS_MFA_WRONG:
 		(void)snprintf(details, sizeof(details), "failures=%lld", (long long)out->failures);
 		module_audit(m, "mfa", "deny", out->verdict == ISMS_MFA_REPLAYED ? "replayed_code" :
-			     code ? "wrong_code" : "no_code", details, 0);
+			     no_code ? "no_code" : "wrong_code", details, 0);
 		if (out->locked_now) {
 			(void)snprintf(details, sizeof(details), "failures=%lld locked_until=%s",
 				       (long long)out->failures,
@@ -172,6 +161,40 @@ static int attempt(struct auth *a, const char *code, struct isms_mfa_outcome *ou
 		return PAM_AUTH_ERR;
 	}
 	return PAM_AUTH_ERR;
+}
+
+/* One attempt with one candidate code: the check-and-set and its audit events,
+ * committed as one transaction. */
+static int attempt(struct auth *a, const char *code, struct isms_mfa_outcome *out)
+{
+	struct module *m = a->m;
+	char when[32];
+	int r, rv;
+
+	r = isms_db_begin(m->ctx.state, &m->err);
+	if (r == 0)
+		r = isms_mfa_check(m->ctx.state, m->conf, &a->vault, &a->tok, code ? code : "", isms_now(),
+				   out, &m->err);
+	if (r < 0)
+		goto unwritable;
+	rv = attempt_outcome(m, out, !code);
+	r = isms_db_commit(m->ctx.state, &m->err);
+	if (r < 0)
+		goto unwritable;
+	if (out->verdict == ISMS_MFA_RECOVERY_ACCEPTED)
+		pam_info(m->pamh, "Recovery code accepted; %lld left.", (long long)out->recovery_left);
+	else if (out->verdict == ISMS_MFA_LOCKED)
+		pam_error(m->pamh, "Too many failed codes: locked until %s.",
+			  isms_time_iso(out->locked_until, when, sizeof(when)));
+	return rv;
+unwritable:
+	/* fail closed: a code we could not record is a code we did not accept */
+	isms_db_rollback(m->ctx.state);
+	pam_syslog(m->pamh, LOG_ERR, "MFA state not writable: %s", m->err.msg);
+	module_audit(m, "mfa", "deny", "state_unavailable", NULL, 0);
+	out->verdict = ISMS_MFA_WRONG;
+	out->locked_now = false;
+	return PAM_AUTHINFO_UNAVAIL;
 }
 
 /* The code from the previous module's password (use_first_pass, try_first_pass). */

@@ -6,6 +6,7 @@
 #include <security/pam_ext.h>
 
 #include "audit.h"
+#include "cache.h"
 #include "module.h"
 
 static int parse_arg(struct module *m, const char *arg)
@@ -61,6 +62,7 @@ int module_init(struct module *m, pam_handle_t *pamh, int flags, int argc, const
 		m->tty = item;
 	if (!m->service)
 		m->service = "unknown";
+	m->cached = module_cache_acquire();
 	return PAM_SUCCESS;
 }
 
@@ -70,6 +72,13 @@ int module_open(struct module *m)
 
 	if (m->open)
 		return 0;
+	if (m->cached) {
+		r = module_cache_open(m->conf_path, &m->conf, &m->ctx, &m->err);
+		if (r < 0)
+			return r;
+		m->open = true;
+		return 0;
+	}
 	if (!m->conf) {
 		r = isms_conf_load(m->conf_path, "", false, &m->conf, &m->err);
 		if (r < 0)
@@ -84,6 +93,12 @@ int module_open(struct module *m)
 
 void module_done(struct module *m)
 {
+	if (m->cached) {
+		module_cache_release();
+		m->cached = m->open = false;
+		m->conf = NULL;
+		return;
+	}
 	if (m->open)
 		isms_ctx_close(&m->ctx);
 	m->open = false;

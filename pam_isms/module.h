@@ -33,9 +33,10 @@ struct module {
 	bool forward_pass;
 	int record;             /* enum isms_record_mode, or -1 for the config's */
 
-	struct isms_conf *conf; /* NULL until module_open */
+	struct isms_conf *conf; /* NULL until module_open; the cache's when cached */
 	struct isms_ctx ctx;
 	bool open;
+	bool cached;            /* holds the process's cache (cache.c) until module_done */
 	struct isms_err err;
 };
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
 
 #include <security/pam_appl.h>
 
@@ -82,13 +84,63 @@ static const char *code_name(int rv)
 	}
 }
 
+/* One transaction: start, the phases in order (stopping at the first failure),
+ * end. Prints each phase's result when show >= 0 (prefixed "#show " when tag).
+ * Returns 0, the PAM code of the failed phase, or -1 when pam_start failed. */
+static int transaction(struct pam_conv *pc, struct answers *a, const char *confdir, const char *service,
+		       const char *user, long index, const char *rhost, const char *tty,
+		       const char *authtok, int nphase, char **phases, long show, bool tag,
+		       const char **envname, int nenv)
+{
+	pam_handle_t *pamh = NULL;
+	const char *pct = strstr(user, "%d");
+	char ubuf[256];
+	int rv, fail = 0;
+
+	/* distinct users per iteration: benchmarks of modules that refuse a replayed code */
+	if (pct)
+		snprintf(ubuf, sizeof(ubuf), "%.*s%ld%s", (int)(pct - user), user, index, pct + 2);
+	rv = pam_start_confdir(service, pct ? ubuf : user, pc, confdir, &pamh);
+	a->next = 0;
+	if (rv != PAM_SUCCESS) {
+		fprintf(stderr, "pamdrive: pam_start_confdir: %d\n", rv);
+		return -1;
+	}
+	if (rhost)
+		pam_set_item(pamh, PAM_RHOST, rhost);
+	if (tty)
+		pam_set_item(pamh, PAM_TTY, tty);
+	if (authtok)
+		pam_set_item(pamh, PAM_AUTHTOK, authtok);
+	for (int i = 0; i < nphase; i++) {
+		rv = phase(pamh, phases[i]);
+		if (show >= 0 && tag)
+			printf("#%ld ", show);
+		if (show >= 0)
+			printf("%s: %s\n", phases[i], code_name(rv));
+		if (rv != PAM_SUCCESS) {
+			fail = rv;
+			break;
+		}
+	}
+	for (int i = 0; i < nenv; i++) {
+		const char *v = pam_getenv(pamh, envname[i]);
+
+		printf("env %s=%s\n", envname[i], v ? v : "");
+	}
+	pam_end(pamh, rv);
+	return fail;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: pamdrive -d CONFDIR [-s SERVICE] -u USER [-r RHOST] [-t TTY]\n"
-			"                [-a ANSWER]... [-A AUTHTOK] [-e NAME] [-n REPEAT] [-o FIRST] [-q] PHASE...\n"
+			"                [-a ANSWER]... [-A AUTHTOK] [-e NAME] [-n REPEAT] [-o FIRST] [-x CMD] [-F] [-v] [-q]\n"
+			"                PHASE...\n"
 			"PHASE: auth acct open close setcred. -e prints a PAM environment variable after.\n"
 			"With -n, a \"%%d\" in USER is replaced by the iteration (FIRST, FIRST+1, ...; FIRST is 0\n"
-			"unless -o): one user per transaction.\n"
+			"unless -o): one user per transaction. -x runs CMD (sh -c) between transactions; -F runs\n"
+			"every transaction after the first in a forked child; -v prints each one's results.\n"
 			"Exit: 0 when every phase succeeded, else the PAM code of the first that failed.\n");
 	exit(2);
 }
@@ -96,14 +148,15 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	const char *confdir = NULL, *service = "isms-test", *user = NULL, *rhost = NULL, *tty = NULL;
-	const char *authtok = NULL, *envname[8];
+	const char *authtok = NULL, *envname[8], *between = NULL;
+	bool in_child = false, verbose = false;
 	struct answers a = { 0 };
 	struct pam_conv pc = { conv, &a };
 	long repeat = 1, first = 0;
 	int c, nenv = 0, first_fail = 0;
 	struct timespec t0, t1;
 
-	while ((c = getopt(argc, argv, "d:s:u:r:t:a:A:e:n:o:q")) != -1) {
+	while ((c = getopt(argc, argv, "d:s:u:r:t:a:A:e:n:o:x:Fvq")) != -1) {
 		switch (c) {
 		case 'd': confdir = optarg; break;
 		case 's': service = optarg; break;
@@ -115,6 +168,9 @@ int main(int argc, char **argv)
 		case 'e': if (nenv < 8) envname[nenv++] = optarg; break;
 		case 'n': repeat = strtol(optarg, NULL, 10); break;
 		case 'o': first = strtol(optarg, NULL, 10); break;
+		case 'x': between = optarg; break;
+		case 'F': in_child = true; break;
+		case 'v': verbose = true; break;
 		case 'q': a.quiet = true; break;
 		default: usage();
 		}
@@ -123,43 +179,43 @@ int main(int argc, char **argv)
 		usage();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long it = 0; it < repeat; it++) {
-		pam_handle_t *pamh = NULL;
-		const char *pct = strstr(user, "%d");
-		char ubuf[256];
+		pid_t child = 0;
 		int rv;
 
-		/* distinct users per iteration: benchmarks of modules that refuse a replayed code */
-		if (pct)
-			snprintf(ubuf, sizeof(ubuf), "%.*s%ld%s", (int)(pct - user), user, first + it, pct + 2);
-		rv = pam_start_confdir(service, pct ? ubuf : user, &pc, confdir, &pamh);
-
-		a.next = 0;
-		if (rv != PAM_SUCCESS) {
-			fprintf(stderr, "pamdrive: pam_start_confdir: %d\n", rv);
+		if (it > 0 && between && system(between) != 0) {
+			fprintf(stderr, "pamdrive: -x command failed: %s\n", between);
 			return 2;
 		}
-		if (rhost)
-			pam_set_item(pamh, PAM_RHOST, rhost);
-		if (tty)
-			pam_set_item(pamh, PAM_TTY, tty);
-		if (authtok)
-			pam_set_item(pamh, PAM_AUTHTOK, authtok);
-		for (int i = optind; i < argc; i++) {
-			rv = phase(pamh, argv[i]);
-			if (repeat == 1)
-				printf("%s: %s\n", argv[i], code_name(rv));
-			if (rv != PAM_SUCCESS) {
-				if (!first_fail)
-					first_fail = rv;
-				break;
+		/* the parent's transactions leave state behind in the module (-F tests that
+		 * a forked child does not trip over it) */
+		if (it > 0 && in_child) {
+			fflush(stdout);
+			child = fork();
+			if (child < 0)
+				return 2;
+			if (child > 0) {
+				int st;
+
+				if (waitpid(child, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) == 255)
+					return 2;
+				if (WEXITSTATUS(st) && !first_fail)
+					first_fail = WEXITSTATUS(st);
+				continue;
 			}
 		}
-		for (int i = 0; i < nenv && repeat == 1; i++) {
-			const char *v = pam_getenv(pamh, envname[i]);
-
-			printf("env %s=%s\n", envname[i], v ? v : "");
+		rv = transaction(&pc, &a, confdir, service, user, first + it, rhost, tty, authtok,
+				 argc - optind, argv + optind, repeat == 1 || verbose ? it : -1, verbose,
+				 envname, repeat == 1 ? nenv : 0);
+		if (rv < 0 && child == 0 && it > 0 && in_child)
+			_exit(255);
+		if (rv < 0)
+			return 2;
+		if (rv && !first_fail)
+			first_fail = rv;
+		if (child == 0 && it > 0 && in_child) {
+			fflush(stdout);
+			_exit(rv);
 		}
-		pam_end(pamh, rv);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (repeat > 1)

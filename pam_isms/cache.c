@@ -1,0 +1,140 @@
+/* The loaded config and the open stores, kept from one PAM call to the next
+ * within a process. A login runs several phases, and long-lived PAM
+ * applications run many logins; each would otherwise parse the config and
+ * open both stores (sqlite reads and parses their schemas) again. The module
+ * is linked -z nodelete, so this survives pam_end.
+ *
+ * Nothing is trusted from the last call. Every call re-reads the config
+ * file's identity (device, inode, size, times, mode, owner) and applies the
+ * permission rules to it; and isms_ctx_reuse repeats the store checks (the
+ * permissions of both stores and their directories, that each path still
+ * names the file that is open, the schema versions) and starts a new
+ * registry snapshot, so every phase reads the registry as last committed.
+ * Anything unusual drops the cache and opens afresh.
+ *
+ * One process, one user at a time: a call that finds the cache busy (another
+ * thread) works uncached, and a child of fork(2) never touches what its
+ * parent opened (sqlite connections must not cross fork): it abandons them. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "db.h"
+#include "util.h"
+
+/* sqlite's own default for wal_autocheckpoint */
+#define CACHED_CHECKPOINT_FRAMES 1000
+
+static struct {
+	pthread_mutex_t lock;
+	pid_t pid;
+	char *conf_path;
+	struct stat conf_st;
+	struct isms_conf *conf;
+	struct isms_ctx ctx;
+	bool open;
+} cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void drop_stores(void)
+{
+	if (cache.open)
+		isms_ctx_close(&cache.ctx);
+	cache.open = false;
+}
+
+static void drop_all(void)
+{
+	drop_stores();
+	isms_conf_free(cache.conf);
+	cache.conf = NULL;
+	free(cache.conf_path);
+	cache.conf_path = NULL;
+}
+
+bool module_cache_acquire(void)
+{
+	if (pthread_mutex_trylock(&cache.lock) != 0)
+		return false;
+	if (cache.pid != getpid()) {
+		/* inherited over fork: the parent's connections are not ours to close */
+		memset(&cache.ctx, 0, sizeof(cache.ctx));
+		cache.open = false;
+		cache.conf = NULL;
+		cache.conf_path = NULL;
+		cache.pid = getpid();
+	}
+	return true;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mode == b->st_mode && a->st_uid == b->st_uid &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The config for path: the cached one when the file is unchanged and still
+ * passes the permission rules, else loaded afresh. */
+static int cache_conf(const char *path, struct isms_err *err)
+{
+	struct stat st;
+	int r;
+
+	if (stat(path, &st) < 0) {
+		drop_all();
+		return isms_err_set(err, -errno, "%s: %s", path, strerror(errno));
+	}
+	if (cache.conf && strcmp(cache.conf_path, path) == 0 && same_file(&st, &cache.conf_st)) {
+		r = isms_check_guard_st(&st, path, "config file", false, err);
+		if (r < 0)
+			drop_all();
+		return r;
+	}
+	drop_all();
+	/* the identity is taken before the read: a change in between is seen next time */
+	cache.conf_path = strdup(path);
+	if (!cache.conf_path)
+		return isms_err_set(err, -ENOMEM, "out of memory");
+	r = isms_conf_load(path, "", false, &cache.conf, err);
+	if (r < 0) {
+		drop_all();
+		return r;
+	}
+	cache.conf_st = st;
+	return 0;
+}
+
+int module_cache_open(const char *conf_path, struct isms_conf **conf, struct isms_ctx *ctx,
+		      struct isms_err *err)
+{
+	int r = cache_conf(conf_path, err);
+
+	if (r < 0)
+		return r;
+	*conf = cache.conf;
+	if (cache.open && isms_ctx_reuse(&cache.ctx, err) < 0)
+		drop_stores();
+	if (!cache.open) {
+		r = isms_ctx_open(&cache.ctx, cache.conf, ISMS_CTX_LOGIN, err);
+		if (r < 0)
+			return r;
+		cache.open = true;
+		/* while this process holds the state store open, others attach to its
+		 * WAL index instead of rebuilding it: checkpoints can be rarer */
+		isms_db_login_checkpoint_frames(cache.ctx.state, CACHED_CHECKPOINT_FRAMES);
+	}
+	*ctx = cache.ctx;
+	return 0;
+}
+
+void module_cache_release(void)
+{
+	if (cache.open && isms_ctx_end(&cache.ctx) < 0)
+		drop_stores();
+	pthread_mutex_unlock(&cache.lock);
+}

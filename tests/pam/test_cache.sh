@@ -1,0 +1,103 @@
+#!/bin/bash
+# pam_isms keeps its config and stores open from one PAM transaction to the
+# next within a process (pam_isms/cache.c). Several transactions in one
+# process, with a change made between them: every change must be seen by the
+# very next login, exactly as if the module had opened everything afresh.
+. "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/root.sh"
+
+setup() {
+	new_root
+	isms_service sshd
+	add_user alice 1001
+	actl person add E100 --name "Alice Example" --email alice@example.com >/dev/null
+	actl account add alice --owner E100 >/dev/null
+	REG=$ROOT/var/lib/isms/registry.db
+}
+
+# twice CMD: two account-phase transactions for alice in one process, CMD between.
+twice() {
+	pamrun sshd alice -v -n 2 -x "$1" acct || true
+}
+
+# the reason of the newest audit event
+last_reason() { sql state "SELECT reason FROM audit_events ORDER BY seq DESC LIMIT 1"; }
+
+test_a_lock_between_two_logins_is_seen_by_the_second() {
+	setup
+	OUT=$(twice "$ACCESSCTL_BIN --root $ROOT account lock alice --reason stolen >/dev/null")
+	assert_contains "$OUT" "#0 acct: PAM_SUCCESS"
+	assert_contains "$OUT" "#1 acct: PAM_PERM_DENIED"
+	assert_eq "$(last_reason)" account_locked
+}
+
+test_a_registry_replaced_between_logins_is_opened_afresh() {
+	setup
+	# what a restore does: a new file renamed over the store, its WAL removed
+	cat > "$ROOT/replace.sh" <<EOF
+set -e
+sqlite3 "$REG" ".backup '$REG.new'"
+sqlite3 "$REG.new" "UPDATE accounts SET status = 'locked' WHERE name = 'alice'"
+chmod 600 "$REG.new"
+rm -f "$REG-wal" "$REG-shm"
+mv "$REG.new" "$REG"
+EOF
+	OUT=$(twice "bash $ROOT/replace.sh")
+	assert_contains "$OUT" "#0 acct: PAM_SUCCESS"
+	assert_contains "$OUT" "#1 acct: PAM_PERM_DENIED"
+	assert_eq "$(last_reason)" account_locked
+}
+
+test_a_store_deleted_between_logins_denies_the_second() {
+	setup
+	OUT=$(twice "rm -f $REG $REG-wal $REG-shm")
+	assert_contains "$OUT" "#0 acct: PAM_SUCCESS"
+	assert_contains "$OUT" "#1 acct: PAM_AUTHINFO_UNAVAIL"
+	assert_file_contains "$SYSLOG" "store unavailable"
+}
+
+test_a_store_made_group_writable_between_logins_denies_the_second() {
+	setup
+	OUT=$(twice "chmod 660 $REG")
+	assert_contains "$OUT" "#1 acct: PAM_AUTHINFO_UNAVAIL"
+	assert_file_contains "$SYSLOG" "is writable by group or other"
+}
+
+test_a_config_changed_between_logins_is_read_again() {
+	setup
+	actl account lock alice --reason stolen >/dev/null
+	cat > "$ROOT/contact.sh" <<EOF
+python3 - <<'PY'
+p = "$CONF"
+s = open(p).read().replace("[general]", "[general]\\ncontact = helpdesk@example.com", 1)
+open(p, "w").write(s)
+PY
+EOF
+	OUT=$(twice "bash $ROOT/contact.sh")
+	assert_contains "$OUT" "Contact your system administrator."
+	assert_contains "$OUT" "Contact helpdesk@example.com."
+}
+
+test_a_config_made_group_writable_between_logins_denies_the_second() {
+	setup
+	OUT=$(twice "chmod 664 $CONF")
+	assert_contains "$OUT" "#0 acct: PAM_SUCCESS"
+	assert_not_contains "$OUT" "#1 acct: PAM_SUCCESS"
+	assert_file_contains "$SYSLOG" "is writable by group or other"
+}
+
+test_logins_in_forked_children_work_and_keep_the_chain_whole() {
+	setup
+	# the first login in the parent, the next ones each in a child of it, a
+	# registry change between: each child must see it and write its own event
+	OUT=$(pamrun sshd alice -v -n 3 -F -x "$ACCESSCTL_BIN --root $ROOT account lock alice --reason stolen >/dev/null; $ACCESSCTL_BIN --root $ROOT account unlock alice >/dev/null" acct) || true
+	assert_contains "$OUT" "#0 acct: PAM_SUCCESS"
+	assert_contains "$OUT" "#1 acct: PAM_SUCCESS"
+	assert_contains "$OUT" "#2 acct: PAM_SUCCESS"
+	assert_eq "$(sql state "SELECT count(*) FROM audit_events WHERE event = 'account' AND subject = 'alice'")" 3
+	OUT=$(pamrun sshd alice -v -n 2 -F -x "$ACCESSCTL_BIN --root $ROOT account lock alice --reason stolen >/dev/null" acct) || true
+	assert_contains "$OUT" "#1 acct: PAM_PERM_DENIED"
+	actl audit verify >/dev/null || fail "audit chain broken after forked logins"
+}
+
+run_tests
