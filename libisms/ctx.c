@@ -12,7 +12,7 @@
  * is seen whole or not at all, and the read locks are taken once. */
 static int begin_snapshot(struct isms_ctx *ctx, struct isms_err *err)
 {
-	if (sqlite3_exec(ctx->reg, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+	if (isms_db_begin_read(ctx->reg, NULL) < 0)
 		return isms_err_set(err, -EIO, "registry: cannot start a read transaction");
 	return 0;
 }

@@ -175,16 +175,33 @@ int isms_db_errno(int rc)
 	}
 }
 
-/* After a login's commit: once the WAL holds a few dozen frames, copy them
- * into the database, so the next process has little to read back (it reads
- * the WAL up to the first frame of an older generation, and the next write
- * after a complete checkpoint starts a new one). PASSIVE: never waits, and
- * leaves the WAL file its size: truncating it costs milliseconds on ext4.
- * Skipped while another login holds the store: a later one does it. */
+/* After a login's commit: once the WAL holds `arg` frames, copy them into the
+ * store (PASSIVE: never waits on a reader). Then start the WAL afresh with one
+ * small write: sqlite restarts the WAL at the first write after a complete
+ * checkpoint, and until then its frames stay valid. A process opening the
+ * store when no other holds it reads all valid frames back, and it cannot
+ * know which were copied already, so without the restart every login in a
+ * new process would read, and copy again, an ever longer WAL. (TRUNCATE does
+ * the same but its ftruncate costs milliseconds on ext4.) Skipped while
+ * another connection holds the store: its own write restarts the WAL. */
 static int login_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
-	if (frames >= (int)(intptr_t)arg)
-		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	int log = -1, copied = -2, version;
+	char restart[64];
+
+	if (frames < (int)(intptr_t)arg)
+		return SQLITE_OK;
+	if (sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) != SQLITE_OK ||
+	    log != copied)
+		return SQLITE_OK;
+	/* rewrites the header field with its own value: a write, changing nothing */
+	version = isms_db_user_version(db);
+	if (version < 1)
+		return SQLITE_OK;
+	(void)snprintf(restart, sizeof(restart), "PRAGMA user_version = %d", version);
+	(void)sqlite3_busy_timeout(db, 0);
+	(void)sqlite3_exec(db, restart, NULL, NULL, NULL);
+	(void)sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
 	return SQLITE_OK;
 }
 
@@ -207,24 +224,40 @@ int isms_db_user_version(sqlite3 *db)
 	return v;
 }
 
+/* One statement without arguments or rows (BEGIN, COMMIT...), prepared once
+ * on a login store. 0, or negative errno with err set (err may be NULL). */
+static int db_run(sqlite3 *db, const char *sql, struct isms_err *err, const char *what)
+{
+	sqlite3_stmt *st;
+	int rc = stmt_get(db, sql, &st);
+
+	if (rc != SQLITE_OK)
+		return db_fail(db, err, rc, what);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_fail(db, err, rc, what);
+	isms_db_done(st);
+	return rc;
+}
+
 int isms_db_begin(sqlite3 *db, struct isms_err *err)
 {
-	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	return db_run(db, "BEGIN IMMEDIATE", err, "begin transaction");
+}
 
-	return rc == SQLITE_OK ? 0 : db_fail(db, err, rc, "begin transaction");
+int isms_db_begin_read(sqlite3 *db, struct isms_err *err)
+{
+	return db_run(db, "BEGIN", err, "begin read transaction");
 }
 
 int isms_db_commit(sqlite3 *db, struct isms_err *err)
 {
-	int rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-
-	return rc == SQLITE_OK ? 0 : db_fail(db, err, rc, "commit");
+	return db_run(db, "COMMIT", err, "commit");
 }
 
 void isms_db_rollback(sqlite3 *db)
 {
 	if (db && !sqlite3_get_autocommit(db))
-		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		(void)db_run(db, "ROLLBACK", NULL, "rollback");
 }
 
 int isms_db_migrate(sqlite3 *db, enum isms_store kind, struct isms_err *err)

@@ -76,8 +76,9 @@ int isms_db_step(sqlite3_stmt *st, struct isms_err *err);
 /* Text column as malloc'd copy (NULL stays NULL; OOM also NULL). */
 char *isms_db_col_strdup(sqlite3_stmt *st, int col);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK (statements kept prepared on login stores). */
 int isms_db_begin(sqlite3 *db, struct isms_err *err);
+int isms_db_begin_read(sqlite3 *db, struct isms_err *err);   /* BEGIN (deferred) */
 int isms_db_commit(sqlite3 *db, struct isms_err *err);
 void isms_db_rollback(sqlite3 *db);
 

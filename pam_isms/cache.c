@@ -26,8 +26,12 @@
 #include "db.h"
 #include "util.h"
 
-/* sqlite's own default for wal_autocheckpoint */
-#define CACHED_CHECKPOINT_FRAMES 1000
+/* A process past this many calls is a long-lived PAM application (not, say,
+ * one sshd connection): while it holds the state store open, every other
+ * process attaches to its WAL index instead of reading the WAL back, so it
+ * may checkpoint rarely, at sqlite's own default WAL size. */
+#define LONG_LIVED_CALLS 64
+#define LONG_LIVED_CHECKPOINT_FRAMES 1000
 
 static struct {
 	pthread_mutex_t lock;
@@ -37,6 +41,7 @@ static struct {
 	struct isms_conf *conf;
 	struct isms_ctx ctx;
 	bool open;
+	unsigned long calls;
 } cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void drop_stores(void)
@@ -63,6 +68,7 @@ bool module_cache_acquire(void)
 		/* inherited over fork: the parent's connections are not ours to close */
 		memset(&cache.ctx, 0, sizeof(cache.ctx));
 		cache.open = false;
+		cache.calls = 0;
 		cache.conf = NULL;
 		cache.conf_path = NULL;
 		cache.pid = getpid();
@@ -124,10 +130,9 @@ int module_cache_open(const char *conf_path, struct isms_conf **conf, struct ism
 		if (r < 0)
 			return r;
 		cache.open = true;
-		/* while this process holds the state store open, others attach to its
-		 * WAL index instead of rebuilding it: checkpoints can be rarer */
-		isms_db_login_checkpoint_frames(cache.ctx.state, CACHED_CHECKPOINT_FRAMES);
 	}
+	if (++cache.calls >= LONG_LIVED_CALLS)
+		isms_db_login_checkpoint_frames(cache.ctx.state, LONG_LIVED_CHECKPOINT_FRAMES);
 	*ctx = cache.ctx;
 	return 0;
 }

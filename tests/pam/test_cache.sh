@@ -3,6 +3,8 @@
 # next within a process (pam_isms/cache.c). Several transactions in one
 # process, with a change made between them: every change must be seen by the
 # very next login, exactly as if the module had opened everything afresh.
+# And logins each in a new process (as sshd runs them) keep the state store's
+# WAL short, so none of them reads back a long one.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/root.sh"
 
@@ -98,6 +100,22 @@ test_logins_in_forked_children_work_and_keep_the_chain_whole() {
 	OUT=$(pamrun sshd alice -v -n 2 -F -x "$ACCESSCTL_BIN --root $ROOT account lock alice --reason stolen >/dev/null" acct) || true
 	assert_contains "$OUT" "#1 acct: PAM_PERM_DENIED"
 	actl audit verify >/dev/null || fail "audit chain broken after forked logins"
+}
+
+test_logins_in_new_processes_keep_the_state_wal_short() {
+	setup
+	local i wal frame=4120
+	for i in $(seq 1 120); do
+		pamrun sshd alice acct >/dev/null || fail "login $i refused"
+	done
+	# 120 logins wrote well over 64 frames; each time the WAL reached 64 it was
+	# copied into the store and started afresh, so it never grew much past that
+	# (read before sqlite3 below, which removes the WAL when it closes)
+	wal=$(stat -c %s "$ROOT/var/lib/isms/state.db-wal")
+	[ "$wal" -gt $((64 * frame)) ] || fail "expected the WAL to have reached 64 frames ($wal bytes)"
+	[ "$wal" -lt $((80 * frame)) ] || fail "state WAL grew to $wal bytes"
+	assert_eq "$(sql state "SELECT count(*) FROM audit_events WHERE event = 'account'")" 120
+	actl audit verify >/dev/null || fail "audit chain broken"
 }
 
 run_tests
