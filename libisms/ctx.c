@@ -7,6 +7,7 @@
 #include "ctx.h"
 #include "db.h"
 #include "err.h"
+#include "util.h"
 
 /* A login reads the registry as one snapshot: a sync committing meanwhile
  * is seen whole or not at all, and the read locks are taken once. */
@@ -54,10 +55,11 @@ int isms_ctx_end(struct isms_ctx *ctx)
 	return 0;
 }
 
-static int same_store(const char *path, const struct stat *was, struct isms_err *err)
+static int same_store(const char *path, const struct stat *was, bool check_dir, struct isms_err *err)
 {
 	struct stat now;
-	int r = isms_db_check_store(path, &now, err);
+	int r = check_dir ? isms_db_check_store(path, &now, err) :
+		isms_check_guard_stat(path, "store", false, &now, err);
 
 	if (r < 0)
 		return r;
@@ -66,15 +68,24 @@ static int same_store(const char *path, const struct stat *was, struct isms_err 
 	return 0;
 }
 
+/* Whether two paths name files in the same directory (by their text). */
+static bool same_dir(const char *a, const char *b)
+{
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+
+	return sa && sb && sa - a == sb - b && strncmp(a, b, (size_t)(sa - a)) == 0;
+}
+
 int isms_ctx_reuse(struct isms_ctx *ctx, struct isms_err *err)
 {
 	int r;
 
 	if (!ctx->reg || !ctx->state)
 		return isms_err_set(err, -EBADF, "stores not open");
-	r = same_store(ctx->conf->registry_db, &ctx->reg_st, err);
-	if (r == 0)
-		r = same_store(ctx->conf->state_db, &ctx->state_st, err);
+	r = same_store(ctx->conf->registry_db, &ctx->reg_st, true, err);
+	if (r == 0)   /* the directory both share is checked once */
+		r = same_store(ctx->conf->state_db, &ctx->state_st,
+			       !same_dir(ctx->conf->registry_db, ctx->conf->state_db), err);
 	if (r == 0)
 		r = isms_db_check_version(ctx->state, ISMS_STATE, ctx->conf->state_db, err);
 	if (r == 0)

@@ -26,11 +26,11 @@
 #include "db.h"
 #include "util.h"
 
-/* A process past this many calls is a long-lived PAM application (not, say,
- * one sshd connection): while it holds the state store open, every other
+/* A process past this many calls is a long-lived PAM application (one sshd
+ * connection makes four or five: auth, account, session open and close): while it holds the state store open, every other
  * process attaches to its WAL index instead of reading the WAL back, so it
  * may checkpoint rarely, at sqlite's own default WAL size. */
-#define LONG_LIVED_CALLS 64
+#define LONG_LIVED_CALLS 16
 #define LONG_LIVED_CHECKPOINT_FRAMES 1000
 
 static struct {
