@@ -14,8 +14,16 @@
  *
  * One process, one user at a time: a call that finds the cache busy (another
  * thread) works uncached, and a child of fork(2) never touches what its
- * parent opened (sqlite connections must not cross fork): it abandons them. */
+ * parent opened (sqlite connections must not cross fork): it abandons them.
+ * So does a process that closed every descriptor (as daemons do when they
+ * detach): sqlite's descriptor numbers may name other files by now. A
+ * descriptor of our own on the stores' directory tells (as SSSD's client
+ * library checks its socket): gone, or another file, and the stores are
+ * abandoned and opened afresh. It is a directory so that closing it never
+ * drops sqlite's POSIX locks, which closing any descriptor of a store would. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,13 +50,51 @@ static struct {
 	struct isms_ctx ctx;
 	bool open;
 	unsigned long calls;
-} cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	bool once;              /* close the stores when this call ends */
+	int sentinel;           /* O_DIRECTORY descriptor on the state store's directory */
+	struct stat sentinel_st;
+} cache = { .lock = PTHREAD_MUTEX_INITIALIZER, .sentinel = -1 };
+
+static void forget_stores(void)
+{
+	/* not closed: their descriptors are no longer known to be theirs */
+	memset(&cache.ctx, 0, sizeof(cache.ctx));
+	cache.open = false;
+	cache.sentinel = -1;
+}
 
 static void drop_stores(void)
 {
 	if (cache.open)
 		isms_ctx_close(&cache.ctx);
 	cache.open = false;
+	if (cache.sentinel >= 0)
+		close(cache.sentinel);
+	cache.sentinel = -1;
+}
+
+/* Whether the descriptors opened with the stores are still ours. */
+static bool sentinel_intact(void)
+{
+	struct stat st;
+
+	return cache.sentinel >= 0 && fstat(cache.sentinel, &st) == 0 &&
+	       st.st_dev == cache.sentinel_st.st_dev && st.st_ino == cache.sentinel_st.st_ino;
+}
+
+static int sentinel_open(const char *store)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(store, '/');
+
+	if (!slash || (size_t)(slash - store) >= sizeof(dir))
+		return -1;
+	memcpy(dir, store, (size_t)(slash - store));
+	dir[slash - store] = '\0';
+	cache.sentinel = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cache.sentinel < 0 || fstat(cache.sentinel, &cache.sentinel_st) < 0)
+		return -1;
+	return 0;
 }
 
 static void drop_all(void)
@@ -66,8 +112,7 @@ bool module_cache_acquire(void)
 		return false;
 	if (cache.pid != getpid()) {
 		/* inherited over fork: the parent's connections are not ours to close */
-		memset(&cache.ctx, 0, sizeof(cache.ctx));
-		cache.open = false;
+		forget_stores();
 		cache.calls = 0;
 		cache.conf = NULL;
 		cache.conf_path = NULL;
@@ -123,6 +168,8 @@ int module_cache_open(const char *conf_path, struct isms_conf **conf, struct ism
 	if (r < 0)
 		return r;
 	*conf = cache.conf;
+	if (cache.open && !sentinel_intact())
+		forget_stores();
 	if (cache.open && isms_ctx_reuse(&cache.ctx, err) < 0)
 		drop_stores();
 	if (!cache.open) {
@@ -130,6 +177,8 @@ int module_cache_open(const char *conf_path, struct isms_conf **conf, struct ism
 		if (r < 0)
 			return r;
 		cache.open = true;
+		if (sentinel_open(cache.conf->state_db) < 0)
+			cache.once = true;   /* used for this call, then closed */
 	}
 	if (++cache.calls >= LONG_LIVED_CALLS)
 		isms_db_login_checkpoint_frames(cache.ctx.state, LONG_LIVED_CHECKPOINT_FRAMES);
@@ -139,7 +188,8 @@ int module_cache_open(const char *conf_path, struct isms_conf **conf, struct ism
 
 void module_cache_release(void)
 {
-	if (cache.open && isms_ctx_end(&cache.ctx) < 0)
+	if (cache.open && (isms_ctx_end(&cache.ctx) < 0 || cache.once))
 		drop_stores();
+	cache.once = false;
 	pthread_mutex_unlock(&cache.lock);
 }

@@ -102,6 +102,19 @@ test_logins_in_forked_children_work_and_keep_the_chain_whole() {
 	actl audit verify >/dev/null || fail "audit chain broken after forked logins"
 }
 
+test_a_process_that_closed_every_descriptor_opens_the_stores_afresh() {
+	setup
+	# between the logins every descriptor is closed and its number reused for
+	# /dev/null: the second login must still read the registry and record its
+	# event, and leave the application's new descriptors alone
+	OUT=$(pamrun sshd alice -v -n 2 -C -x "$ACCESSCTL_BIN --root $ROOT account lock alice --reason stolen >/dev/null" acct 2>&1) || true
+	assert_not_contains "$OUT" "closed or replaced under the application"
+	assert_contains "$OUT" "#0 acct: PAM_SUCCESS"
+	assert_contains "$OUT" "#1 acct: PAM_PERM_DENIED"
+	assert_eq "$(sql state "SELECT count(*) FROM audit_events WHERE event = 'account' AND subject = 'alice'")" 2
+	actl audit verify >/dev/null || fail "audit chain broken"
+}
+
 test_logins_in_new_processes_keep_the_state_wal_short() {
 	setup
 	local i wal frame=4120

@@ -1,6 +1,7 @@
 /* pamdrive: run one real PAM transaction through libpam with a service file
  * from a given directory (pam_start_confdir), answering prompts from the
  * command line. Used by the PAM-stack tests, the demo and the benchmarks. */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <security/pam_appl.h>
@@ -132,15 +134,52 @@ static int transaction(struct pam_conv *pc, struct answers *a, const char *confd
 	return fail;
 }
 
+/* Close every descriptor above 2 and reopen /dev/null on the freed numbers:
+ * whoever still uses one of the old numbers now reads and writes /dev/null. */
+static int reused[64], nreused;
+
+static void reuse_descriptors(void)
+{
+	for (int fd = 3; fd < 64; fd++)
+		close(fd);
+	nreused = 0;
+	for (int fd = 3; fd < 64; fd++) {
+		int d = open("/dev/null", O_RDWR);
+
+		if (d < 0)
+			break;
+		reused[nreused++] = d;
+	}
+}
+
+/* The application's descriptors must be left alone by every module. */
+static bool reused_intact(void)
+{
+	struct stat null, st;
+
+	if (stat("/dev/null", &null) < 0)
+		return false;
+	for (int i = 0; i < nreused; i++) {
+		if (fstat(reused[i], &st) < 0 || st.st_rdev != null.st_rdev) {
+			fprintf(stderr, "pamdrive: descriptor %d was closed or replaced under the application\n",
+				reused[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: pamdrive -d CONFDIR [-s SERVICE] -u USER [-r RHOST] [-t TTY]\n"
-			"                [-a ANSWER]... [-A AUTHTOK] [-e NAME] [-n REPEAT] [-o FIRST] [-x CMD] [-F] [-v] [-q]\n"
+			"                [-a ANSWER]... [-A AUTHTOK] [-e NAME] [-n REPEAT] [-o FIRST] [-x CMD] [-F] [-C] [-v] [-q]\n"
 			"                PHASE...\n"
 			"PHASE: auth acct open close setcred. -e prints a PAM environment variable after.\n"
 			"With -n, a \"%%d\" in USER is replaced by the iteration (FIRST, FIRST+1, ...; FIRST is 0\n"
 			"unless -o): one user per transaction. -x runs CMD (sh -c) between transactions; -F runs\n"
-			"every transaction after the first in a forked child; -v prints each one's results.\n"
+			"every transaction after the first in a forked child; -C closes every descriptor above 2\n"
+			"between transactions (as a detaching daemon does) and opens /dev/null on their numbers;\n"
+			"-v prints each transaction's results.\n"
 			"Exit: 0 when every phase succeeded, else the PAM code of the first that failed.\n");
 	exit(2);
 }
@@ -149,14 +188,14 @@ int main(int argc, char **argv)
 {
 	const char *confdir = NULL, *service = "isms-test", *user = NULL, *rhost = NULL, *tty = NULL;
 	const char *authtok = NULL, *envname[8], *between = NULL;
-	bool in_child = false, verbose = false;
+	bool in_child = false, verbose = false, close_all = false;
 	struct answers a = { 0 };
 	struct pam_conv pc = { conv, &a };
 	long repeat = 1, first = 0;
 	int c, nenv = 0, first_fail = 0;
 	struct timespec t0, t1;
 
-	while ((c = getopt(argc, argv, "d:s:u:r:t:a:A:e:n:o:x:Fvq")) != -1) {
+	while ((c = getopt(argc, argv, "d:s:u:r:t:a:A:e:n:o:x:FCvq")) != -1) {
 		switch (c) {
 		case 'd': confdir = optarg; break;
 		case 's': service = optarg; break;
@@ -170,6 +209,7 @@ int main(int argc, char **argv)
 		case 'o': first = strtol(optarg, NULL, 10); break;
 		case 'x': between = optarg; break;
 		case 'F': in_child = true; break;
+		case 'C': close_all = true; break;
 		case 'v': verbose = true; break;
 		case 'q': a.quiet = true; break;
 		default: usage();
@@ -182,6 +222,8 @@ int main(int argc, char **argv)
 		pid_t child = 0;
 		int rv;
 
+		if (it > 0 && close_all)
+			reuse_descriptors();
 		if (it > 0 && between && system(between) != 0) {
 			fprintf(stderr, "pamdrive: -x command failed: %s\n", between);
 			return 2;
@@ -218,6 +260,8 @@ int main(int argc, char **argv)
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (close_all && !reused_intact())
+		return 2;
 	if (repeat > 1)
 		printf("per_transaction_us=%.1f\n",
 		       ((t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3) / (double)repeat);
