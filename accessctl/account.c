@@ -132,7 +132,7 @@ static int account_add(struct cli *cli, int argc, char **argv)
 			if (strcmp((const char *)sqlite3_column_text(st, 1), "active") != 0)
 				r = -EPERM;
 		}
-		sqlite3_finalize(st);
+		isms_db_done(st);
 		if (r == 0) {
 			isms_db_rollback(cli->ctx.reg);
 			return cli_usage(cli, &cmd_account_def, "add: no person with employee number '%s' (see 'person add')", owner);
@@ -166,7 +166,7 @@ static int account_add(struct cli *cli, int argc, char **argv)
 			r = st ? isms_db_step(st, &err) : err.code;
 			if (r == 1)
 				(void)snprintf(held, sizeof(held), "%s", (const char *)sqlite3_column_text(st, 0));
-			sqlite3_finalize(st);
+			isms_db_done(st);
 		}
 		if (r < 0)
 			goto db_error;
@@ -373,7 +373,7 @@ static int account_list(struct cli *cli, int argc, char **argv)
 			       (const char *)sqlite3_column_text(st, 4), owner ? owner : "-", priv ? via : "no");
 		}
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0) {
 		json_decref(arr);
 		return cli_fail(cli, EXIT_USAGE, "account list: %s", err.msg);

@@ -136,7 +136,7 @@ static int audit_export(struct cli *cli, int argc, char **argv)
 			cli_json_print(o);
 		}
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return r < 0 ? cli_fail(cli, EXIT_USAGE, "audit export: %s", err.msg) : EXIT_OK;
 }
 
@@ -174,7 +174,7 @@ static int audit_tail(struct cli *cli, int argc, char **argv)
 			else
 				event_text(st);
 		}
-		sqlite3_finalize(st);
+		isms_db_done(st);
 		if (r < 0)
 			return cli_fail(cli, EXIT_USAGE, "audit tail: %s", err.msg);
 		if (!follow)
@@ -227,7 +227,7 @@ static int audit_checkpoint(struct cli *cli, bool force)
 			return cli_fail(cli, EXIT_USAGE, "audit checkpoint: %s", err.msg);
 		if (isms_db_step(st, &err) == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL)
 			last = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+		isms_db_done(st);
 		if (last >= 0 && now - last < cli->conf->audit_checkpoint_interval) {
 			char when[32];
 
@@ -337,7 +337,7 @@ static int verify_checkpoints(struct cli *cli, const char *path, int *ret_checke
 				r = isms_err_set(err, -EBADMSG, "%s:%d: event %s differs from the signed checkpoint",
 						 path, lineno, seqs);
 		}
-		sqlite3_finalize(st);
+		isms_db_done(st);
 		if (r == 0)
 			(*ret_checked)++;
 	}

@@ -67,7 +67,7 @@ static long long count_rows(sqlite3 *db, const char *table)
 	(void)snprintf(q, sizeof(q), "SELECT count(*) FROM %s", table);
 	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return n;
 }
 

@@ -208,7 +208,7 @@ static int record(struct cli *cli, struct inventory *inv, struct isms_err *err)
 				       (long long)sqlite3_column_int64(st, 0));
 			finding(inv, "uid_mismatch", u->name, d);
 		}
-		sqlite3_finalize(st);
+		isms_db_done(st);
 		if (r >= 0)
 			r = isms_db_exec(cli->ctx.reg, err,
 					 "INSERT INTO accounts (name, uid, gid, kind, source, shell, home, created_at, updated_at)"
@@ -279,7 +279,7 @@ static int find_policy(struct cli *cli, struct inventory *inv, struct isms_err *
 			       (const char *)sqlite3_column_text(st, 2));
 		finding(inv, "duplicate_uid", (const char *)sqlite3_column_text(st, 0), d);
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0)
 		return r;
 	st = isms_db_query(cli->ctx.reg, err,
@@ -304,7 +304,7 @@ static int find_policy(struct cli *cli, struct inventory *inv, struct isms_err *
 		    !isms_list_contains(conf->privileged_accounts, name))
 			finding(inv, "service_login_shell", name, shell);
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < inv->nusers; i++) {

@@ -345,7 +345,7 @@ static json_t *status_one(struct cli *cli, sqlite3_stmt *st)
 		if (sqlite3_column_type(s, 2) != SQLITE_NULL && sqlite3_column_int64(s, 2) > isms_now())
 			json_object_set_new(o, "locked_until", json_integer(sqlite3_column_int64(s, 2)));
 	}
-	sqlite3_finalize(s);
+	isms_db_done(s);
 	if (isms_mfa_recovery_left(cli->ctx.state, name, token_id, &left, &err) == 0)
 		json_object_set_new(o, "recovery_codes_left", json_integer(left));
 	return o;
@@ -377,7 +377,7 @@ static int status(struct cli *cli, int argc, char **argv)
 	}
 	while ((r = isms_db_step(st, &err)) == 1)
 		json_array_append_new(all, status_one(cli, st));
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0) {
 		json_decref(all);
 		return cli_fail(cli, EXIT_USAGE, "mfa status: %s", err.msg);

@@ -81,7 +81,7 @@ static int check_accounts(struct cli *cli, const char *path, struct isms_import 
 		if (!st)
 			return cli_fail(cli, EXIT_USAGE, "mfa import: %s", err.msg);
 		r = isms_db_step(st, &err);
-		sqlite3_finalize(st);
+		isms_db_done(st);
 		if (r != 0)
 			return r < 0 ? cli_fail(cli, EXIT_USAGE, "mfa import: %s", err.msg) :
 			       cli_fail(cli, EXIT_FINDINGS, "%s:%u: '%s' already has a token ('accessctl mfa"

@@ -67,7 +67,7 @@ static json_t *steps_of(struct cli *cli, const char *emp, char *line, size_t len
 		if (pos < len)
 			pos += (size_t)snprintf(line + pos, len - pos, "%s%s:%s=%s", pos ? " " : "", acct, step, status);
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return a;
 }
 
@@ -185,7 +185,7 @@ int cmd_report_revocations(struct cli *cli, int argc, char **argv)
 		free(t.source);
 		free(t.ticket);
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0) {
 		json_decref(arr);
 		return cli_fail(cli, EXIT_USAGE, "%s", err.msg);

@@ -86,7 +86,7 @@ static int query_csv(sqlite3 *db, const char *path, const char *sql, int64_t id,
 		return err->code;
 	n = sqlite3_column_count(st);
 	if (n > 32 || !(f = fopen(path, "wxe"))) {
-		sqlite3_finalize(st);
+		isms_db_done(st);
 		return isms_err_set(err, -EIO, "%s: %s", path, strerror(errno));
 	}
 	for (int i = 0; i < n; i++)
@@ -99,7 +99,7 @@ static int query_csv(sqlite3 *db, const char *path, const char *sql, int64_t id,
 		if (isms_csv_write_row(f, cells, (size_t)n, true) < 0)
 			r = -EIO;
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (fclose(f) != 0 && r >= 0)
 		r = -EIO;
 	if (r == -EIO)
@@ -235,7 +235,7 @@ int review_status(struct cli *cli, int argc, char **argv)
 		applied = sqlite3_column_int64(st, 0);
 		verified = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (cli->json) {
 		s.list = json_array();
 	} else {

@@ -106,7 +106,7 @@ int cmd_stale(struct cli *cli, int argc, char **argv)
 			a.last = sqlite3_column_int64(ls, 0);
 			a.source = isms_db_col_strdup(ls, 1);
 		}
-		sqlite3_finalize(ls);
+		isms_db_done(ls);
 		since = a.have_last ? a.last : a.created_at;
 		if (a.name && since < cutoff) {
 			found++;
@@ -139,7 +139,7 @@ int cmd_stale(struct cli *cli, int argc, char **argv)
 		free(a.kind);
 		free(a.source);
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0) {
 		json_decref(arr);
 		return cli_fail(cli, EXIT_USAGE, "%s", err.msg);

@@ -61,7 +61,7 @@ static int names(sqlite3 *db, const char *sql, const char *fmt, int64_t arg, jso
 	}
 	while ((r = isms_db_step(st, err)) == 1)
 		json_array_append_new(a, json_string((const char *)sqlite3_column_text(st, 0)));
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0) {
 		json_decref(a);
 		return r;
@@ -77,7 +77,7 @@ static int64_t scalar(sqlite3 *db, const char *sql, const char *fmt, int64_t arg
 
 	if (st && isms_db_step(st, err) == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return v;
 }
 
@@ -115,7 +115,7 @@ static int accounts_controls(struct report *rp, json_t *charts, struct isms_err 
 				shell = pw.pw_shell;
 		}
 		if (isms_account_privileged(rp->ctx, name, uid, gid, have_ids, &priv, NULL, 0, err) < 0) {
-			sqlite3_finalize(st);
+			isms_db_done(st);
 			goto fail;
 		}
 		if (strcmp(kind, "service") != 0) {
@@ -124,7 +124,7 @@ static int accounts_controls(struct report *rp, json_t *charts, struct isms_err 
 				char **groups = NULL;
 
 				if (isms_account_groups(rp->ctx, name, gid, have_ids, &groups, err) < 0) {
-					sqlite3_finalize(st);
+					isms_db_done(st);
 					goto fail;
 				}
 				must = isms_groups_match(groups, c->mfa_groups) != NULL;
@@ -144,7 +144,7 @@ static int accounts_controls(struct report *rp, json_t *charts, struct isms_err 
 				json_array_append_new(unrecorded, json_string(name));
 		}
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0)
 		goto fail;
 	json_object_set_new(charts, "mfa", json_pack("{s:I,s:I}", "enrolled", (json_int_t)enrolled,
@@ -195,7 +195,7 @@ static int registry_controls(struct report *rp, struct isms_err *err)
 		}
 		if (isms_db_step(st, err) == 1)
 			json_array_append_new(a, json_string(c->shared_names[i]));
-		sqlite3_finalize(st);
+		isms_db_done(st);
 	}
 	control(rp, "shared_accounts", "No shared accounts in use", "CC6.1",
 		json_array_size(a) ? ISMS_CONTROL_FAIL : ISMS_CONTROL_PASS, a,
@@ -233,11 +233,11 @@ static int state_controls(struct report *rp, struct isms_err *err)
 
 		if (q && isms_db_step(q, err) == 1)
 			last = sqlite3_column_int64(q, 0);
-		sqlite3_finalize(q);
+		isms_db_done(q);
 		if ((last >= 0 ? last : sqlite3_column_int64(st, 1)) < cutoff)
 			json_array_append_new(a, json_string(name));
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0)
 		goto fail;
 	control(rp, "stale_accounts", "No stale accounts", "CC6.2",
@@ -307,7 +307,7 @@ static int review_controls(struct report *rp, json_t *charts, struct isms_err *e
 		}
 		while ((r = isms_db_step(st, err)) == 1)
 			json_array_append_new(late, json_string((const char *)sqlite3_column_text(st, 0)));
-		sqlite3_finalize(st);
+		isms_db_done(st);
 		if (r < 0) {
 			json_decref(late);
 			return r;

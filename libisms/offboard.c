@@ -48,7 +48,7 @@ static int person_accounts(struct isms_ctx *ctx, int64_t person_id, char ***ret,
 	int r;
 
 	if (!st || !v) {
-		sqlite3_finalize(st);
+		isms_db_done(st);
 		free(v);
 		return st ? isms_err_set(err, -ENOMEM, "out of memory") : err->code;
 	}
@@ -63,7 +63,7 @@ static int person_accounts(struct isms_ctx *ctx, int64_t person_id, char ***ret,
 		v = nv;
 		v[++n] = NULL;
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0) {
 		v[n] = NULL;
 		isms_list_free(v);
@@ -120,7 +120,7 @@ int isms_offboard_person(struct isms_ctx *ctx, const struct isms_offboard_req *r
 		person_id = sqlite3_column_int64(st, 0);
 		complete = sqlite3_column_int(st, 1);
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0)
 		return r;
 	if (!known)
@@ -170,7 +170,7 @@ int isms_offboard_person(struct isms_ctx *ctx, const struct isms_offboard_req *r
 			   req->employee_no);
 	if (st && isms_db_step(st, NULL) == 1)
 		terminated_at = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	offboard_audit(ctx, req, "ok", now - terminated_at, naccounts);
 	return 0;
 }

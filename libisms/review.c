@@ -89,7 +89,7 @@ int isms_review_snapshot_hash(sqlite3 *reg, int64_t campaign_id, char out[65], s
 		}
 		crypto_hash_sha256_update(&s, (const unsigned char *)"\n", 1);
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0)
 		return r;
 	crypto_hash_sha256_final(&s, h);
@@ -140,7 +140,7 @@ int isms_review_campaign_get(sqlite3 *reg, const char *name, struct isms_review_
 		ret->sources = isms_db_col_strdup(st, 10);
 		r = 0;
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return r;
 }
 
@@ -177,7 +177,7 @@ static int load_list(sqlite3 *db, const char *sql, char ***list, struct isms_err
 		*list = l;
 		l[++n] = NULL;
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return r < 0 ? r : 0;
 }
 
@@ -419,7 +419,7 @@ static char *sources_json(struct snap *s, struct isms_err *err)
 			(void)isms_err_set(err, -ENOMEM, "out of memory");
 	}
 out:
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	json_decref(ldap);
 	json_decref(o);
 	return out;
@@ -557,7 +557,7 @@ int isms_review_start(struct isms_ctx *ctx, const char *period, const char *scop
 	    (r = isms_db_exec(ctx->reg, err, "UPDATE review_campaigns SET snapshot_sha256 = ? WHERE id = ?",
 			      "si", hash, s.id)) < 0)
 		goto fail;
-	sqlite3_finalize(acc);
+	isms_db_done(acc);
 	acc = NULL;
 	if ((r = isms_db_commit(ctx->reg, err)) < 0)
 		goto fail;
@@ -568,12 +568,12 @@ int isms_review_start(struct isms_ctx *ctx, const char *period, const char *scop
 fail:
 	isms_db_rollback(ctx->reg);
 out:
-	sqlite3_finalize(acc);
-	sqlite3_finalize(s.mem);
-	sqlite3_finalize(s.login);
-	sqlite3_finalize(s.person);
-	sqlite3_finalize(s.prevrow);
-	sqlite3_finalize(s.ins);
+	isms_db_done(acc);
+	isms_db_done(s.mem);
+	isms_db_done(s.login);
+	isms_db_done(s.person);
+	isms_db_done(s.prevrow);
+	isms_db_done(s.ins);
 	isms_list_free(s.critical);
 	isms_list_free(s.priv_groups);
 	free(s.prev);

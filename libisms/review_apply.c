@@ -59,7 +59,7 @@ static int items_load(sqlite3 *reg, const char *sql, int64_t campaign_id, struct
 			break;
 		}
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0) {
 		items_free(it, n);
 		return r;
@@ -184,7 +184,7 @@ static void escalation_target(struct isms_ctx *ctx, const char *reviewer_no, con
 				   " WHERE employee_no = ?", "s", fallback);
 		if (st && isms_db_step(st, &e) == 1)
 			(void)snprintf(out, len, "%s", sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
+		isms_db_done(st);
 	}
 	if (!reviewer_no)
 		return;
@@ -194,7 +194,7 @@ static void escalation_target(struct isms_ctx *ctx, const char *reviewer_no, con
 			   " AND m.status != 'departed'", "ss", reviewer_no, owner_no);
 	if (st && isms_db_step(st, &e) == 1)
 		(void)snprintf(out, len, "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	isms_db_done(st);
 }
 
 int isms_review_close(struct isms_ctx *ctx, struct isms_review_campaign *c, const char *actor,

@@ -467,7 +467,7 @@ int isms_review_import(struct isms_ctx *ctx, char *const *files, size_t nfiles,
 			p->changed = true;
 		}
 	}
-	sqlite3_finalize(cur);
+	isms_db_done(cur);
 	cur = NULL;
 	if (r < 0) {
 		isms_db_rollback(ctx->reg);
@@ -478,7 +478,7 @@ int isms_review_import(struct isms_ctx *ctx, char *const *files, size_t nfiles,
 		if (pend[i].changed)
 			report(u, pend[i].row_id, pend[i].account, pend[i].entitlement, pend[i].dec, true);
 out:
-	sqlite3_finalize(q);
+	isms_db_done(q);
 	for (size_t i = 0; i < npend; i++)
 		free((char *)pend[i].reviewed_by);
 	free(pend);

@@ -84,7 +84,7 @@ int isms_review_rows(sqlite3 *reg, int64_t campaign_id, const char *reviewer,
 		if (r != 0)
 			break;
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return r;
 }
 
@@ -105,7 +105,7 @@ int isms_review_reviewers(sqlite3 *reg, int64_t campaign_id, isms_review_reviewe
 		if (r != 0)
 			break;
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return r;
 }
 
@@ -190,7 +190,7 @@ int isms_review_export_baton(sqlite3 *reg, const struct isms_review_campaign *c,
 		if (isms_csv_write_row(out, row, B_NCOLS, false) < 0)
 			r = -EIO;
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0)
 		return r == -EIO ? isms_err_set(err, r, "write: %s", strerror(errno)) : r;
 
@@ -225,7 +225,7 @@ int isms_review_export_baton(sqlite3 *reg, const struct isms_review_campaign *c,
 		if (r < 0)
 			break;
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0)
 		return r == -EIO ? isms_err_set(err, r, "write: %s", strerror(errno)) : r;
 
@@ -260,7 +260,7 @@ int isms_review_export_baton(sqlite3 *reg, const struct isms_review_campaign *c,
 			break;
 		}
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 #undef T
 #undef CLEAR
 	if (r == -EIO)

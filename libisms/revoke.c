@@ -74,7 +74,7 @@ static int account_load(struct isms_ctx *ctx, const char *name, struct revoke_ac
 	} else if (r == 0) {
 		r = isms_err_set(err, -ENOENT, "no account '%s' in the registry", name);
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return r;
 }
 
@@ -349,7 +349,7 @@ static int action_find(struct run *rn, const char *step, struct action *a, struc
 			a->detail = NULL;
 		}
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return r < 0 ? r : 0;
 }
 
@@ -658,7 +658,7 @@ int isms_revoke_membership(struct isms_ctx *ctx, const struct isms_revoke_req *r
 	st = isms_db_query(ctx->reg, err, "SELECT dn FROM groups WHERE name = ?", "s", group);
 	if (st && isms_db_step(st, err) == 1)
 		group_dn = isms_db_col_strdup(st, 0);
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (rn.acct.dn && *rn.acct.dn && revoke_ldap_configured(ctx->conf)) {
 		r = run_ldap(&rn, err);
 		if (r == 0)
@@ -697,7 +697,7 @@ int isms_revoke_membership(struct isms_ctx *ctx, const struct isms_revoke_req *r
 	if (r == 1)
 		r = sqlite3_column_int64(st, 0) == 0 ? 0
 		    : isms_err_set(err, -EAGAIN, "%s: registry still lists %s", req->account, group);
-	sqlite3_finalize(st);
+	isms_db_done(st);
 out:
 	if (rn.ldap)
 		revoke_ldap_close(rn.ldap);

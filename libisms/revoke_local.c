@@ -368,7 +368,7 @@ static bool group_privileged(struct isms_ctx *ctx, const char *group)
 	if (!st)
 		return false;
 	yes = isms_db_step(st, NULL) == 1;
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return yes;
 }
 

@@ -102,8 +102,8 @@ int isms_worksheet_write_html(sqlite3 *reg, const struct isms_review_campaign *c
 			if ((r = reviewer_section(f, sum, recs, c->id, overdue, err)) < 0)
 				break;
 	fputs("<p><small>accessctl " ISMS_VERSION "</small></p>\n</body></html>\n", f);
-	sqlite3_finalize(sum);
-	sqlite3_finalize(recs);
+	isms_db_done(sum);
+	isms_db_done(recs);
 	{
 		bool bad = ferror(f) != 0;
 
