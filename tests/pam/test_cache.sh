@@ -115,6 +115,14 @@ test_a_process_that_closed_every_descriptor_opens_the_stores_afresh() {
 	actl audit verify >/dev/null || fail "audit chain broken"
 }
 
+test_logins_from_several_threads_at_once_each_succeed_and_are_recorded() {
+	setup
+	OUT=$(pamrun sshd alice -T 4 -n 25 acct) || fail "a threaded login failed: $OUT"
+	assert_contains "$OUT" "threads=4 failed=no"
+	assert_eq "$(sql state "SELECT count(*) FROM audit_events WHERE event = 'account' AND result = 'allow'")" 100
+	actl audit verify >/dev/null || fail "audit chain broken"
+}
+
 test_logins_in_new_processes_keep_the_state_wal_short() {
 	setup
 	local i wal frame=4120

@@ -3,6 +3,7 @@
  * command line. Used by the PAM-stack tests, the demo and the benchmarks. */
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,17 +170,66 @@ static bool reused_intact(void)
 	return true;
 }
 
+struct worker {
+	pthread_t tid;
+	const char *confdir, *service, *user, *rhost, *tty, *authtok;
+	char **phases;
+	int nphase;
+	long first, repeat;
+	struct answers a;
+	int fail;
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct pam_conv pc = { conv, &w->a };
+
+	for (long it = 0; it < w->repeat; it++) {
+		int rv = transaction(&pc, &w->a, w->confdir, w->service, w->user, w->first + it, w->rhost,
+				     w->tty, w->authtok, w->nphase, w->phases, -1, false, NULL, 0);
+
+		if (rv && !w->fail)
+			w->fail = rv < 0 ? 255 : rv;
+	}
+	return NULL;
+}
+
+/* -T: threads at once; returns the first failure (0 when every transaction passed). */
+static int run_threads(int n, const struct worker *proto)
+{
+	struct worker w[64];
+	int fail = 0;
+
+	if (n < 1 || n > 64)
+		return 2;
+	for (int i = 0; i < n; i++) {
+		w[i] = *proto;
+		w[i].first = proto->first + i * proto->repeat;
+		if (pthread_create(&w[i].tid, NULL, worker_run, &w[i]) != 0)
+			return 2;
+	}
+	for (int i = 0; i < n; i++) {
+		pthread_join(w[i].tid, NULL);
+		if (w[i].fail && !fail)
+			fail = w[i].fail;
+	}
+	printf("threads=%d failed=%s\n", n, fail ? "yes" : "no");
+	return fail;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: pamdrive -d CONFDIR [-s SERVICE] -u USER [-r RHOST] [-t TTY]\n"
-			"                [-a ANSWER]... [-A AUTHTOK] [-e NAME] [-n REPEAT] [-o FIRST] [-x CMD] [-F] [-C] [-v] [-q]\n"
-			"                PHASE...\n"
+			"                [-a ANSWER]... [-A AUTHTOK] [-e NAME] [-n REPEAT] [-o FIRST] [-x CMD]\n"
+			"                [-F] [-C] [-T THREADS] [-v] [-q] PHASE...\n"
 			"PHASE: auth acct open close setcred. -e prints a PAM environment variable after.\n"
 			"With -n, a \"%%d\" in USER is replaced by the iteration (FIRST, FIRST+1, ...; FIRST is 0\n"
 			"unless -o): one user per transaction. -x runs CMD (sh -c) between transactions; -F runs\n"
 			"every transaction after the first in a forked child; -C closes every descriptor above 2\n"
 			"between transactions (as a detaching daemon does) and opens /dev/null on their numbers;\n"
-			"-v prints each transaction's results.\n"
+			"-T runs THREADS threads at once, each REPEAT transactions on a handle of its own (users\n"
+			"numbered on across threads); -v prints each transaction's results.\n"
 			"Exit: 0 when every phase succeeded, else the PAM code of the first that failed.\n");
 	exit(2);
 }
@@ -189,13 +239,14 @@ int main(int argc, char **argv)
 	const char *confdir = NULL, *service = "isms-test", *user = NULL, *rhost = NULL, *tty = NULL;
 	const char *authtok = NULL, *envname[8], *between = NULL;
 	bool in_child = false, verbose = false, close_all = false;
+	int threads = 0;
 	struct answers a = { 0 };
 	struct pam_conv pc = { conv, &a };
 	long repeat = 1, first = 0;
 	int c, nenv = 0, first_fail = 0;
 	struct timespec t0, t1;
 
-	while ((c = getopt(argc, argv, "d:s:u:r:t:a:A:e:n:o:x:FCvq")) != -1) {
+	while ((c = getopt(argc, argv, "d:s:u:r:t:a:A:e:n:o:x:FCT:vq")) != -1) {
 		switch (c) {
 		case 'd': confdir = optarg; break;
 		case 's': service = optarg; break;
@@ -210,6 +261,7 @@ int main(int argc, char **argv)
 		case 'x': between = optarg; break;
 		case 'F': in_child = true; break;
 		case 'C': close_all = true; break;
+		case 'T': threads = (int)strtol(optarg, NULL, 10); break;
 		case 'v': verbose = true; break;
 		case 'q': a.quiet = true; break;
 		default: usage();
@@ -217,6 +269,15 @@ int main(int argc, char **argv)
 	}
 	if (!confdir || !user || optind >= argc || repeat < 1)
 		usage();
+	if (threads) {
+		struct worker proto = {
+			.confdir = confdir, .service = service, .user = user, .rhost = rhost, .tty = tty,
+			.authtok = authtok, .phases = argv + optind, .nphase = argc - optind,
+			.first = first, .repeat = repeat, .a = a,
+		};
+
+		return run_threads(threads, &proto);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long it = 0; it < repeat; it++) {
 		pid_t child = 0;
