@@ -95,7 +95,7 @@ static int group_write(struct apply *a, size_t i)
 	if (!rg) {
 		r = SYNC_EXEC(a, "INSERT INTO groups (name, gid, source, source_uuid, dn, privileged, created_at, updated_at)"
 				 " VALUES (?, ?, 'ldap', ?, ?, ?, ?, ?)",
-				 "ssssiii", e->name, num(nb, sizeof(nb), e->number), e->uuid, e->dn, (int64_t)priv,
+				 "SSSSiii", e->name, num(nb, sizeof(nb), e->number), e->uuid, e->dn, (int64_t)priv,
 				 a->now, a->now);
 		if (r < 0)
 			return r;
@@ -109,7 +109,7 @@ static int group_write(struct apply *a, size_t i)
 		return 0;
 	r = SYNC_EXEC(a, "UPDATE groups SET name = ?, gid = ?, source = 'ldap', source_uuid = ?, dn = ?,"
 			 " privileged = ?, updated_at = ? WHERE id = ?",
-			 "ssssiii", e->name, num(nb, sizeof(nb), e->number), e->uuid, e->dn, (int64_t)priv, a->now,
+			 "SSSSiii", e->name, num(nb, sizeof(nb), e->number), e->uuid, e->dn, (int64_t)priv, a->now,
 			 rg->id);
 	if (r == -EEXIST)
 		return isms_sync_note(a->sum, "conflict", e->name, "renamed onto an existing group", NULL) < 0
@@ -127,11 +127,17 @@ static int group_write(struct apply *a, size_t i)
 			      NULL) < 0 ? oom(a) : 0;
 }
 
-/* The person who owns an account, keyed by employee number. */
+static bool same_text(const char *x, const char *y)
+{
+	return (!x && !y) || (x && y && strcmp(x, y) == 0);
+}
+
+/* The person who owns an account, keyed by employee number. People were
+ * loaded with the registry: a statement runs only for a new or changed one. */
 static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_t *ret_id)
 {
-	const char *manager_no = NULL;
-	sqlite3_stmt *st;
+	const char *manager_no = NULL, *name = e->display ? e->display : e->name;
+	struct reg_person *p = isms_smap_get(&a->rpeople_no, e->employee_no);
 	int r;
 
 	if (e->manager_dn) {
@@ -142,39 +148,39 @@ static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_
 		if (mi)
 			manager_no = a->snap->accounts[mi - 1]->employee_no;
 	}
-	st = SYNC_QUERY(a, "INSERT INTO people (employee_no, name, email, manager_no, department, title, status,"
-			 " source, source_uuid, created_at, updated_at)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', 'ldap',"
-			 " (SELECT CASE WHEN EXISTS (SELECT 1 FROM people WHERE source_uuid = ?7) THEN NULL ELSE ?7 END),"
-			 " ?8, ?8)"
-			 " ON CONFLICT (employee_no) DO UPDATE SET name = excluded.name, email = excluded.email,"
-			 " manager_no = excluded.manager_no, department = excluded.department, title = excluded.title,"
-			 " source = 'ldap', updated_at = excluded.updated_at"
-			 " WHERE name IS NOT excluded.name OR email IS NOT excluded.email"
-			 " OR manager_no IS NOT excluded.manager_no OR department IS NOT excluded.department"
-			 " OR title IS NOT excluded.title OR source IS NOT 'ldap'"
-			 " RETURNING id",
-			 "sssssssi", e->employee_no, e->display ? e->display : e->name, e->mail, manager_no,
-			 e->department, e->title, e->uuid, a->now);
-	if (!st)
-		return a->err->code;
-	/* A row back: inserted or changed. None: the person was already as the entry says. */
-	r = isms_db_step(st, a->err);
-	if (r == 1)
-		*ret_id = sqlite3_column_int64(st, 0);
-	while (r == 1)
-		r = isms_db_step(st, a->err);
-	(void)sqlite3_reset(st);
-	if (r < 0 || *ret_id)
-		return r < 0 ? r : 0;
-	st = SYNC_QUERY(a, "SELECT id FROM people WHERE employee_no = ?", "s", e->employee_no);
-	if (!st)
-		return a->err->code;
-	r = isms_db_step(st, a->err);
-	if (r == 1)
-		*ret_id = sqlite3_column_int64(st, 0);
-	(void)sqlite3_reset(st);
-	return r < 0 ? r : 0;
+	if (!p) {
+		/* The entry's UUID names the person unless another person already has it. */
+		const char *uuid = isms_smap_get(&a->rpeople_uuid, e->uuid) ? NULL : e->uuid;
+
+		r = SYNC_EXEC(a, "INSERT INTO people (employee_no, name, email, manager_no, department, title, status,"
+				 " source, source_uuid, created_at, updated_at)"
+				 " VALUES (?, ?, ?, ?, ?, ?, 'active', 'ldap', ?, ?, ?)",
+				 "SSSSSSSii", e->employee_no, name, e->mail, manager_no, e->department, e->title, uuid,
+				 a->now, a->now);
+		if (r < 0)
+			return r;
+		p = sync_person_add(a, sqlite3_last_insert_rowid(a->ctx->reg), e->employee_no, uuid);
+		if (!p)
+			return oom(a);
+	} else if (same_text(p->name, name) && same_text(p->email, e->mail) && same_text(p->manager_no, manager_no) &&
+		   same_text(p->department, e->department) && same_text(p->title, e->title) &&
+		   same_text(p->source, "ldap")) {
+		*ret_id = p->id;
+		return 0;
+	} else {
+		r = SYNC_EXEC(a, "UPDATE people SET name = ?, email = ?, manager_no = ?, department = ?, title = ?,"
+				 " source = 'ldap', updated_at = ? WHERE id = ?",
+				 "SSSSSii", name, e->mail, manager_no, e->department, e->title, a->now, p->id);
+		if (r < 0)
+			return r;
+	}
+	/* What the row now says, for the next account of the same person. */
+	if (sync_person_set(&p->name, name) < 0 || sync_person_set(&p->email, e->mail) < 0 ||
+	    sync_person_set(&p->manager_no, manager_no) < 0 || sync_person_set(&p->department, e->department) < 0 ||
+	    sync_person_set(&p->title, e->title) < 0 || sync_person_set(&p->source, "ldap") < 0)
+		return oom(a);
+	*ret_id = p->id;
+	return 0;
 }
 
 /* uid_history: the first holder of each uid. Is this entry another person reusing it? */
@@ -190,11 +196,11 @@ static int uid_check(struct apply *a, const struct isms_ldap_entry *e, const cha
 		return 0;
 	/* Most uids are new: record them first, read the holder only when one exists. */
 	r = SYNC_EXEC(a, "INSERT INTO uid_history (uid, account_name, employee_no, first_seen_at) VALUES (?, ?, ?, ?)"
-			 " ON CONFLICT (uid) DO NOTHING", "sssi", num(nb, sizeof(nb), e->number), e->name,
+			 " ON CONFLICT (uid) DO NOTHING", "SSSi", num(nb, sizeof(nb), e->number), e->name,
 		      e->employee_no, a->now);
 	if (r < 0 || sqlite3_changes(a->ctx->reg) == 1)
 		return r;
-	st = SYNC_QUERY(a, "SELECT account_name, employee_no FROM uid_history WHERE uid = ?", "s", nb);
+	st = SYNC_QUERY(a, "SELECT account_name, employee_no FROM uid_history WHERE uid = ?", "S", nb);
 	if (!st)
 		return a->err->code;
 	r = isms_db_step(st, a->err);
@@ -214,7 +220,7 @@ static int uid_check(struct apply *a, const struct isms_ldap_entry *e, const cha
 		return r;
 	if (old_name && strcmp(old_name, e->name) != 0 && !*ret_held)
 		/* A rename keeps the identity: the history follows the new name. */
-		r = SYNC_EXEC(a, "UPDATE uid_history SET account_name = ? WHERE uid = ? AND account_name = ?", "sss",
+		r = SYNC_EXEC(a, "UPDATE uid_history SET account_name = ? WHERE uid = ? AND account_name = ?", "SSS",
 			      e->name, nb, old_name);
 	return r < 0 ? r : 0;
 }
@@ -271,7 +277,7 @@ static int account_write(struct apply *a, size_t i, bool existing_pass)
 		r = SYNC_EXEC(a, "INSERT INTO accounts (name, uid, gid, person_id, kind, source, source_uuid, dn, status,"
 				 " status_reason, shell, home, created_at, updated_at)"
 				 " VALUES (?, ?, ?, ?, ?, 'ldap', ?, ?, ?, ?, ?, ?, ?, ?)",
-				 "sssssssssssii", e->name, num(nb, sizeof(nb), e->number), num(gb, sizeof(gb), e->gid),
+				 "SSSSSSSSSSSii", e->name, num(nb, sizeof(nb), e->number), num(gb, sizeof(gb), e->gid),
 				 person_id ? num(pb, sizeof(pb), person_id) : NULL, kind, e->uuid, e->dn, status,
 				 why[0] ? why : NULL, e->shell, e->home, a->now, a->now);
 		if (r < 0)
@@ -286,7 +292,7 @@ static int account_write(struct apply *a, size_t i, bool existing_pass)
 				 " status_reason = CASE WHEN status = 'revoked' THEN status_reason ELSE ? END,"
 				 " shell = ?, home = ?, updated_at = ?"
 				 " WHERE id = ?",
-				 "sssssssssssii", e->name, num(nb, sizeof(nb), e->number), num(gb, sizeof(gb), e->gid),
+				 "SSSSSSSSSSSii", e->name, num(nb, sizeof(nb), e->number), num(gb, sizeof(gb), e->gid),
 				 person_id ? num(pb, sizeof(pb), person_id) : NULL, kind, e->uuid, e->dn, status,
 				 why[0] ? why : NULL, e->shell, e->home, a->now, ra->id);
 		if (r == -EEXIST)
@@ -411,7 +417,7 @@ static int account_depart(struct apply *a, struct reg_account *ra)
 	if (r == 0)
 		r = SYNC_EXEC(a, "INSERT INTO revocation_actions (account_name, employee_no, trigger, reason, step, status,"
 				 " detail, created_at, done_at) VALUES (?, ?, 'sync', 'departed from the directory',"
-				 " 'registry', 'done', ?, ?, ?)", "sssii", ra->name, emp, detail, a->now, a->now);
+				 " 'registry', 'done', ?, ?, ?)", "SSSii", ra->name, emp, detail, a->now, a->now);
 	if (r == 0) {
 		a->sum->departed++;
 		r = isms_sync_note(a->sum, "departed", ra->name, detail, emp) < 0 ? oom(a) : 0;

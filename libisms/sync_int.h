@@ -28,6 +28,13 @@ struct reg_group {
 	bool removed;
 };
 
+/* A person as the registry holds them: what the sync compares an entry with
+ * before writing, so that an unchanged person costs no statement. */
+struct reg_person {
+	int64_t id;
+	char *employee_no, *uuid, *name, *email, *manager_no, *department, *title, *source;
+};
+
 struct stored_entry {
 	char *uuid, *dn, *data, *kind;
 };
@@ -48,6 +55,9 @@ struct apply {
 	struct reg_group *rgrp;
 	size_t nrgrp;
 	struct isms_smap rgrp_uuid, rgrp_name;
+	struct reg_person **rpeople;    /* pointers: the maps point at them while the array grows */
+	size_t nrpeople, caprpeople;
+	struct isms_smap rpeople_no, rpeople_uuid;
 	struct stored_entry *stored;
 	size_t nstored;
 	struct isms_smap stored_uuid;
@@ -93,6 +103,10 @@ void sync_kept_free(struct apply *a);
 /* sync_load.c: load the registry and the stored snapshot, index the new one. */
 int sync_load(struct apply *a);
 void sync_load_free(struct apply *a);
+/* Append a person (fields copied) and index it. NULL when out of memory. */
+struct reg_person *sync_person_add(struct apply *a, int64_t id, const char *employee_no, const char *uuid);
+/* Replace a text field of a loaded person with a copy of v: 0 or -ENOMEM. */
+int sync_person_set(char **field, const char *v);
 
 int sync_apply_members(struct apply *a);
 int sync_apply_entries(struct apply *a);

@@ -15,6 +15,59 @@ static int oom(struct apply *a)
 	return isms_err_set(a->err, -ENOMEM, "out of memory");
 }
 
+static void person_free(struct reg_person *p)
+{
+	if (!p)
+		return;
+	free(p->employee_no);
+	free(p->uuid);
+	free(p->name);
+	free(p->email);
+	free(p->manager_no);
+	free(p->department);
+	free(p->title);
+	free(p->source);
+	free(p);
+}
+
+int sync_person_set(char **field, const char *v)
+{
+	char *c = v ? strdup(v) : NULL;
+
+	if (v && !c)
+		return -ENOMEM;
+	free(*field);
+	*field = c;
+	return 0;
+}
+
+struct reg_person *sync_person_add(struct apply *a, int64_t id, const char *employee_no, const char *uuid)
+{
+	struct reg_person *p;
+
+	if (a->nrpeople == a->caprpeople) {
+		size_t cap = a->caprpeople ? a->caprpeople * 2 : 256;
+		struct reg_person **pp = realloc(a->rpeople, cap * sizeof(*pp));
+
+		if (!pp)
+			return NULL;
+		a->rpeople = pp;
+		a->caprpeople = cap;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->id = id;
+	if (sync_person_set(&p->employee_no, employee_no) < 0 || sync_person_set(&p->uuid, uuid) < 0 ||
+	    isms_smap_put(&a->rpeople_no, p->employee_no, p) < 0 ||
+	    (p->uuid && isms_smap_put(&a->rpeople_uuid, p->uuid, p) < 0)) {
+		person_free(p);
+		return NULL;
+	}
+	a->rpeople[a->nrpeople++] = p;
+	return p;
+}
+
 void sync_load_free(struct apply *a)
 {
 	for (size_t i = 0; i < a->nracc; i++) {
@@ -30,6 +83,9 @@ void sync_load_free(struct apply *a)
 		free(a->rgrp[i].dn);
 	}
 	free(a->rgrp);
+	for (size_t i = 0; i < a->nrpeople; i++)
+		person_free(a->rpeople[i]);
+	free(a->rpeople);
 	for (size_t i = 0; i < a->nstored; i++) {
 		free(a->stored[i].uuid);
 		free(a->stored[i].dn);
@@ -56,6 +112,8 @@ void sync_load_free(struct apply *a)
 	isms_smap_free(&a->racc_name);
 	isms_smap_free(&a->rgrp_uuid);
 	isms_smap_free(&a->rgrp_name);
+	isms_smap_free(&a->rpeople_no);
+	isms_smap_free(&a->rpeople_uuid);
 	isms_smap_free(&a->stored_uuid);
 	isms_smap_free(&a->snap_uuid);
 	isms_smap_free(&a->acc_dn);
@@ -154,6 +212,32 @@ static int load_registry(struct apply *a)
 		    (rg->uuid && isms_smap_put(&a->rgrp_uuid, rg->uuid, rg) < 0))
 			return oom(a);
 	}
+
+	/* People: read once here, so that writing an account's owner needs a
+	 * statement only when the person is new or changed. */
+	st = isms_db_query(a->ctx->reg, a->err,
+			   "SELECT id, employee_no, source_uuid, name, email, manager_no, department, title, source"
+			   " FROM people", NULL);
+	if (!st)
+		return a->err->code;
+	while ((r = isms_db_step(st, a->err)) == 1) {
+		struct reg_person *p = sync_person_add(a, sqlite3_column_int64(st, 0),
+						       (const char *)sqlite3_column_text(st, 1),
+						       (const char *)sqlite3_column_text(st, 2));
+
+		if (!p || sync_person_set(&p->name, (const char *)sqlite3_column_text(st, 3)) < 0 ||
+		    sync_person_set(&p->email, (const char *)sqlite3_column_text(st, 4)) < 0 ||
+		    sync_person_set(&p->manager_no, (const char *)sqlite3_column_text(st, 5)) < 0 ||
+		    sync_person_set(&p->department, (const char *)sqlite3_column_text(st, 6)) < 0 ||
+		    sync_person_set(&p->title, (const char *)sqlite3_column_text(st, 7)) < 0 ||
+		    sync_person_set(&p->source, (const char *)sqlite3_column_text(st, 8)) < 0) {
+			r = oom(a);
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
 
 	cap = 0;
 	st = isms_db_query(a->ctx->reg, a->err, "SELECT uuid, kind, dn, data FROM ldap_entries", NULL);

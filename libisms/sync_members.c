@@ -193,11 +193,11 @@ static int membership_put(struct apply *a, struct isms_smap *m, int64_t acc, int
 		if (same_text(x->path, path) && same_text(x->attr, attr))
 			return 0;
 		return SYNC_EXEC(a, "UPDATE memberships SET path = ?, attr = ? WHERE id = ?",
-				    "ssi", path, attr, x->id);
+				    "SSi", path, attr, x->id);
 	}
 	(void)snprintf(vb, sizeof(vb), "%" PRId64, via);
 	r = SYNC_EXEC(a, "INSERT INTO memberships (account_id, group_id, via_id, path, source, attr)"
-			 " VALUES (?, ?, ?, ?, 'ldap', ?)", "iisss", acc, grp, via ? vb : NULL, path, attr);
+			 " VALUES (?, ?, ?, ?, 'ldap', ?)", "iiSSS", acc, grp, via ? vb : NULL, path, attr);
 	if (r < 0)
 		return r;
 	/* Remember it, so a second route to the same grant is not inserted twice. */
@@ -388,13 +388,13 @@ int sync_apply_entries(struct apply *a)
 			if (se && strcmp(se->data, json[i]) == 0 && strcmp(se->dn, es[i]->dn) == 0)
 				continue;
 			r = SYNC_EXEC(a, "INSERT OR REPLACE INTO ldap_entries (uuid, kind, dn, data) VALUES (?, ?, ?, ?)",
-					 "ssss", es[i]->uuid, k == 0 ? "account" : "group", es[i]->dn, json[i]);
+					 "SSSS", es[i]->uuid, k == 0 ? "account" : "group", es[i]->dn, json[i]);
 		}
 	}
 	for (size_t i = 0; i < a->nstored && r == 0; i++) {
 		if (isms_smap_get(&a->snap_uuid, a->stored[i].uuid))
 			continue;
-		r = SYNC_EXEC(a, "DELETE FROM ldap_entries WHERE uuid = ?", "s",
+		r = SYNC_EXEC(a, "DELETE FROM ldap_entries WHERE uuid = ?", "S",
 				 a->stored[i].uuid);
 	}
 	return r;
