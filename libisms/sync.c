@@ -1,6 +1,7 @@
 /* One directory sync: connect, read the directory (incremental RFC 4533
  * content sync when the server offers it and a cookie is stored, else a full
  * paged read), then diff it into the registry in one transaction. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "ldap_conn.h"
 #include "smap.h"
 #include "sync.h"
+#include "sync_int.h"
 #include "util.h"
 
 void isms_snapshot_free(struct isms_snapshot *s)
@@ -57,9 +59,56 @@ void isms_sync_summary_free(struct isms_sync_summary *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Entries read by the reader thread, waiting for the thread that applies
+ * them (see read_and_apply). */
+struct feed {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct isms_ldap_entry **q;
+	size_t n, cap;
+	bool done;              /* the read has ended, with r */
+	bool stop;              /* the applying side failed: end the read */
+	int r;
+	/* the reader's own */
+	LDAP *ld;
+	const struct isms_conf *conf;
+	struct isms_sync_opts opts;
+	long long skipped;
+	struct isms_err err;
+};
+
+/* Hand one entry over (the feed owns it then); -ECANCELED when told to stop. */
+static int feed_push(struct feed *f, struct isms_ldap_entry *e)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&f->mu);
+	if (f->stop) {
+		r = -ECANCELED;
+	} else if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 1024;
+		struct isms_ldap_entry **q = realloc(f->q, cap * sizeof(*q));
+
+		if (q) {
+			f->q = q;
+			f->cap = cap;
+		} else {
+			r = -ENOMEM;
+		}
+	}
+	if (r == 0) {
+		f->q[f->n++] = e;
+		if (f->n == 1)
+			pthread_cond_signal(&f->cv);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return r;
+}
+
 struct reader {
 	const struct isms_conf *conf;
 	struct isms_snapshot *snap;
+	struct feed *feed;      /* when set, entries go there instead of snap */
 	enum isms_ldap_kind kind;
 	const struct isms_sync_opts *opts;
 	long long seen;
@@ -90,7 +139,7 @@ static int paged_entry(LDAP *ld, LDAPMessage *msg, void *arg)
 	}
 	if (r < 0)
 		return r;
-	r = isms_snapshot_add(rd->snap, e);
+	r = rd->feed ? feed_push(rd->feed, e) : isms_snapshot_add(rd->snap, e);
 	if (r < 0) {
 		isms_ldap_entry_free(e);
 		return r;
@@ -113,12 +162,12 @@ static const char *filter_of(const struct isms_conf *conf, enum isms_ldap_kind k
 }
 
 static int read_full(LDAP *ld, const struct isms_conf *conf, const struct isms_sync_opts *opts,
-		     struct isms_snapshot *snap, long long *skipped, struct isms_err *err)
+		     struct isms_snapshot *snap, struct feed *feed, long long *skipped, struct isms_err *err)
 {
 	*skipped = 0;
 	for (int k = 0; k < 2; k++) {
-		struct reader rd = { .conf = conf, .snap = snap, .kind = k ? ISMS_LDAP_GROUP : ISMS_LDAP_ACCOUNT,
-				     .opts = opts, .skipped = skipped };
+		struct reader rd = { .conf = conf, .snap = snap, .feed = feed,
+				     .kind = k ? ISMS_LDAP_GROUP : ISMS_LDAP_ACCOUNT, .opts = opts, .skipped = skipped };
 		const char **attrs = isms_ldap_attrs(conf, rd.kind);
 		int r;
 
@@ -354,6 +403,107 @@ static int read_incremental(LDAP *ld, struct isms_ctx *ctx, const struct isms_sy
 	return r;
 }
 
+static void *feed_read(void *arg)
+{
+	struct feed *f = arg;
+	int r = read_full(f->ld, f->conf, &f->opts, NULL, f, &f->skipped, &f->err);
+
+	pthread_mutex_lock(&f->mu);
+	f->done = true;
+	f->r = r;
+	pthread_cond_signal(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
+/* Take what has arrived (waiting for something, or the end). *ret_done once the
+ * read has ended and nothing is left. */
+static void feed_take(struct feed *f, struct isms_ldap_entry ***batch, size_t *n, size_t *cap, bool *ret_done)
+{
+	struct isms_ldap_entry **q;
+	size_t c;
+
+	pthread_mutex_lock(&f->mu);
+	while (f->n == 0 && !f->done)
+		pthread_cond_wait(&f->cv, &f->mu);
+	/* Swap the queue with the emptied batch: no copy, no allocation. */
+	q = f->q;
+	c = f->cap;
+	f->q = *batch;
+	f->cap = *cap;
+	*batch = q;
+	*cap = c;
+	*n = f->n;
+	f->n = 0;
+	*ret_done = f->done && *n == 0;
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void feed_stop(struct feed *f)
+{
+	pthread_mutex_lock(&f->mu);
+	f->stop = true;
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* A full read with the apply running beside it: a thread reads the directory
+ * while this one loads the registry and writes each entry as it arrives (all
+ * of it on a first sync), so that the sync takes about as long as the slower
+ * of the server and the registry rather than both. The LDAP handle is the
+ * reader's until it ends; the registry is only ever used from here. */
+static int read_and_apply(struct isms_ctx *ctx, LDAP *ld, const struct isms_sync_opts *opts,
+			  struct isms_snapshot *snap, struct isms_sync_summary *sum, struct isms_err *err)
+{
+	struct feed f = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+			  .ld = ld, .conf = ctx->conf, .opts = *opts };
+	struct isms_ldap_entry **batch = NULL;
+	size_t nb = 0, capb = 0;
+	struct apply a;
+	pthread_t th;
+	bool done = false;
+	int r;
+
+	f.opts.progress = NULL;   /* reported from this thread, the one that writes the terminal */
+	sync_apply_init(&a, ctx, ld, snap, opts, sum, err);
+	if (pthread_create(&th, NULL, feed_read, &f) != 0)
+		return isms_err_set(err, -EAGAIN, "cannot start the directory reader thread");
+	r = sync_load(&a);
+	while (!done) {
+		feed_take(&f, &batch, &nb, &capb, &done);
+		for (size_t i = 0; i < nb; i++) {
+			struct isms_ldap_entry *e = batch[i];
+
+			if (r == 0 && isms_snapshot_add(snap, e) < 0)
+				r = isms_err_set(err, -ENOMEM, "out of memory");
+			else if (r == 0)
+				r = sync_apply_add(&a, e->kind, e->kind == ISMS_LDAP_ACCOUNT ? snap->naccounts - 1
+											 : snap->ngroups - 1);
+			else
+				isms_ldap_entry_free(e);
+			if (r == 0 && opts->progress && ((snap->naccounts + snap->ngroups) & 1023) == 0)
+				opts->progress(opts->progress_arg, e->kind == ISMS_LDAP_ACCOUNT ? "reading accounts"
+												: "reading groups",
+					       (long long)(e->kind == ISMS_LDAP_ACCOUNT ? snap->naccounts : snap->ngroups), 0);
+		}
+		if (r < 0)
+			feed_stop(&f);   /* entries still arriving are freed above */
+	}
+	pthread_join(th, NULL);
+	free(batch);
+	free(f.q);
+	sum->skipped = f.skipped;
+	if (r == 0 && f.r < 0) {
+		r = f.r;
+		*err = f.err;
+		if (!err->code)
+			isms_err_set(err, r, "%s: reading the directory: %s", ctx->conf->ldap_uri, strerror(-r));
+	}
+	if (r == 0)
+		r = sync_apply_finish(&a);
+	sync_apply_free(&a);
+	return r;
+}
+
 static char *last_cookies(sqlite3 *reg, const char *uri)
 {
 	sqlite3_stmt *st = isms_db_query(reg, NULL,
@@ -403,6 +553,7 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 	char *cookies = NULL, *new_cookies = NULL, *summary = NULL;
 	int64_t started = isms_now();
 	LDAP *ld = NULL;
+	bool streamed = false;
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -438,12 +589,12 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 							     " give the bind DN no size limit to sync incrementally"
 							   : "server refused content sync");
 			isms_err_clear(err);
-			r = read_full(ld, conf, opts, &snap, &sum->skipped, err);
+			r = read_full(ld, conf, opts, &snap, NULL, &sum->skipped, err);
 		} else if (r == 0 && cookies) {
 			sum->mode = "incremental";
 		}
 	} else {
-		r = read_full(ld, conf, opts, &snap, &sum->skipped, err);
+		streamed = true;
 	}
 	if (r < 0)
 		goto done;
@@ -461,7 +612,10 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 	r = isms_db_begin(ctx->reg, err);
 	if (r < 0)
 		goto done;
-	r = isms_sync_apply(ctx, ld, &snap, opts, sum, err);
+	if (streamed)
+		r = read_and_apply(ctx, ld, opts, &snap, sum, err);
+	else
+		r = isms_sync_apply(ctx, ld, &snap, opts, sum, err);
 	sum->duration = elapsed(&t0);
 	if (r == 0) {
 		summary = summary_json(sum);
@@ -470,12 +624,12 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 				 " VALUES (?, ?, ?, ?, 'ok', ?, ?)", "siisss", conf->ldap_uri, started, isms_now(),
 				 sum->mode, new_cookies, summary);
 	}
-	(void)isms_db_exec(ctx->reg, NULL, "PRAGMA ignore_check_constraints = OFF", NULL);
 	if (r < 0 || opts->dry_run)
 		isms_db_rollback(ctx->reg);
 	else
 		r = isms_db_commit(ctx->reg, err);
 done:
+	(void)isms_db_exec(ctx->reg, NULL, "PRAGMA ignore_check_constraints = OFF", NULL);
 	sum->duration = elapsed(&t0);
 	isms_snapshot_free(&snap);
 	isms_ldap_close(ld);

@@ -134,7 +134,7 @@ static bool same_text(const char *x, const char *y)
 
 /* The person who owns an account, keyed by employee number. People were
  * loaded with the registry: a statement runs only for a new or changed one. */
-static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_t *ret_id)
+static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_t *ret_id, bool *ret_mgr_missing)
 {
 	const char *manager_no = NULL, *name = e->display ? e->display : e->name;
 	struct reg_person *p = isms_smap_get(&a->rpeople_no, e->employee_no);
@@ -147,6 +147,7 @@ static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_
 		free(key);
 		if (mi)
 			manager_no = a->snap->accounts[mi - 1]->employee_no;
+		*ret_mgr_missing = !mi;
 	}
 	if (!p) {
 		/* The entry's UUID names the person unless another person already has it. */
@@ -262,7 +263,7 @@ static int account_write(struct apply *a, size_t i, bool existing_pass)
 		return 0;   /* nothing this entry depends on changed */
 	}
 	if (e->employee_no) {
-		r = person_write(a, e, &person_id);
+		r = person_write(a, e, &person_id, &a->acc_mgr_later[i]);
 		if (r < 0)
 			return r;
 	}
@@ -467,41 +468,144 @@ static void progress(struct apply *a, const char *phase, long long done, long lo
 		a->opts->progress(a->opts->progress_arg, phase, done, total);
 }
 
+void sync_apply_init(struct apply *a, struct isms_ctx *ctx, LDAP *ld, const struct isms_snapshot *snap,
+		     const struct isms_sync_opts *opts, struct isms_sync_summary *sum, struct isms_err *err)
+{
+	memset(a, 0, sizeof(*a));
+	a->ctx = ctx;
+	a->conf = ctx->conf;
+	a->ld = ld;
+	a->snap = snap;
+	a->opts = opts;
+	a->sum = sum;
+	a->err = err;
+	a->now = isms_now();
+}
+
+/* Entry i of its kind has just been added to the snapshot. */
+int sync_apply_add(struct apply *a, enum isms_ldap_kind kind, size_t i)
+{
+	struct isms_sync_summary *sum = a->sum;
+	int r;
+
+	r = kind == ISMS_LDAP_ACCOUNT ? sync_index_account(a, i) : sync_index_group(a, i);
+	if (r == 0)
+		r = sync_apply_entry(a, kind, i);
+	if (r < 0 || kind != ISMS_LDAP_ACCOUNT || !a->stream)
+		return r;
+	a->sum = &a->stream_sum;
+	r = account_write(a, i, false);
+	a->sum = sum;
+	return r;
+}
+
+/* Move the changes noted while streaming accounts after those of the groups,
+ * where a sync that writes accounts after groups reports them. */
+static int stream_sum_move(struct apply *a)
+{
+	struct isms_sync_summary *s = &a->stream_sum, *d = a->sum;
+
+	for (size_t i = 0; i < s->nchanges; i++) {
+		struct isms_sync_change *c = &s->changes[i];
+
+		if (isms_sync_note(d, c->what, c->subject, c->detail, c->employee_no) < 0)
+			return oom(a);
+	}
+	d->added += s->added;
+	d->changed += s->changed;
+	d->renamed += s->renamed;
+	d->locked += s->locked;
+	d->held += s->held;
+	isms_sync_summary_free(s);
+	return 0;
+}
+
+/* A person written while streaming took the manager the snapshot had then. The
+ * person's row is what the last of their entries says: write that one again,
+ * with the whole snapshot, when its manager had not arrived yet. */
+static int stream_managers(struct apply *a)
+{
+	struct isms_smap last = { 0 };
+	int r = 0;
+
+	for (size_t i = 0; i < a->nacc && r == 0; i++)
+		if (a->snap->accounts[i]->employee_no)
+			r = isms_smap_put(&last, a->snap->accounts[i]->employee_no, IDX_SMAP(i + 1));
+	if (r < 0) {
+		isms_smap_free(&last);
+		return oom(a);
+	}
+	for (size_t i = 0; i < a->nacc && r == 0; i++) {
+		struct isms_ldap_entry *e = a->snap->accounts[i];
+		int64_t id = 0;
+		bool missing = false;
+
+		if (a->acc_mgr_later[i] && SMAP_IDX(isms_smap_get(&last, e->employee_no)) == i + 1)
+			r = person_write(a, e, &id, &missing);
+	}
+	isms_smap_free(&last);
+	return r;
+}
+
+/* The whole snapshot has arrived: everything that depends on all of it. */
+int sync_apply_finish(struct apply *a)
+{
+	const struct isms_snapshot *snap = a->snap;
+	long long total = (long long)(snap->naccounts * 2 + snap->ngroups);
+	int r;
+
+	r = sync_index_finish(a);
+	if (r == 0)
+		r = groups_remove(a);
+	for (size_t i = 0; r == 0 && i < snap->ngroups; i++)
+		r = group_write(a, i);
+	if (r == 0 && a->stream)
+		r = stream_sum_move(a);
+	if (r == 0 && a->stream)
+		r = stream_managers(a);
+	/* Accounts already known first, so a newcomer reusing a uid is the one held. */
+	for (int pass = 1; pass >= 0 && r == 0 && !a->stream; pass--)
+		for (size_t i = 0; r == 0 && i < snap->naccounts; i++) {
+			r = account_write(a, i, pass == 1);
+			if ((i & 1023) == 0)
+				progress(a, "applying", (long long)(snap->ngroups + (1 - pass) * snap->naccounts + i),
+					 total);
+		}
+	if (r == 0)
+		r = accounts_depart(a);
+	if (r == 0)
+		r = sync_apply_members(a);
+	if (r == 0)
+		r = sync_apply_entries_gone(a);
+	if (r == 0)
+		progress(a, "applying", total, total);
+	a->sum->accounts = (long long)snap->naccounts;
+	a->sum->groups_total = (long long)snap->ngroups;
+	return r;
+}
+
+void sync_apply_free(struct apply *a)
+{
+	sync_kept_free(a);
+	sync_load_free(a);
+	isms_sync_summary_free(&a->stream_sum);
+}
+
 int isms_sync_apply(struct isms_ctx *ctx, LDAP *ld, const struct isms_snapshot *snap,
 		    const struct isms_sync_opts *opts, struct isms_sync_summary *sum,
 		    struct isms_err *err)
 {
-	struct apply a = {
-		.ctx = ctx, .conf = ctx->conf, .ld = ld, .snap = snap, .opts = opts, .sum = sum,
-		.err = err, .now = isms_now(),
-	};
-	long long total = (long long)(snap->naccounts * 2 + snap->ngroups);
+	struct apply a;
 	int r;
 
+	sync_apply_init(&a, ctx, ld, snap, opts, sum, err);
 	r = sync_load(&a);
-	if (r == 0)
-		r = groups_remove(&a);
+	for (size_t i = 0; r == 0 && i < snap->naccounts; i++)
+		r = sync_apply_add(&a, ISMS_LDAP_ACCOUNT, i);
 	for (size_t i = 0; r == 0 && i < snap->ngroups; i++)
-		r = group_write(&a, i);
-	/* Accounts already known first, so a newcomer reusing a uid is the one held. */
-	for (int pass = 1; pass >= 0 && r == 0; pass--)
-		for (size_t i = 0; r == 0 && i < snap->naccounts; i++) {
-			r = account_write(&a, i, pass == 1);
-			if ((i & 1023) == 0)
-				progress(&a, "applying", (long long)(snap->ngroups + (1 - pass) * snap->naccounts + i),
-					 total);
-		}
+		r = sync_apply_add(&a, ISMS_LDAP_GROUP, i);
 	if (r == 0)
-		r = accounts_depart(&a);
-	if (r == 0)
-		r = sync_apply_members(&a);
-	if (r == 0)
-		r = sync_apply_entries(&a);
-	if (r == 0)
-		progress(&a, "applying", total, total);
-	sum->accounts = (long long)snap->naccounts;
-	sum->groups_total = (long long)snap->ngroups;
-	sync_kept_free(&a);
-	sync_load_free(&a);
+		r = sync_apply_finish(&a);
+	sync_apply_free(&a);
 	return r;
 }

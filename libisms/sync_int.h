@@ -63,13 +63,22 @@ struct apply {
 	struct isms_smap stored_uuid;
 	struct isms_smap snap_uuid;     /* uuid -> entry, both kinds */
 
+	/* Per snapshot entry, indexed as entries arrive (nacc, ngrp of them so far). */
+	size_t nacc, capacc, ngrp, capgrp;
 	char **acc_dnkey, **grp_dnkey;  /* normalized DNs of the snapshot */
 	struct isms_smap acc_dn, acc_name, grp_dn; /* -> index + 1 (as pointer-sized integer) */
 	char **acc_json, **grp_json;    /* stored form of each snapshot entry */
 	bool *acc_dirty;                /* entry new or changed since the stored snapshot */
+	bool *acc_mgr_later;            /* written before its manager's entry had arrived */
 	struct isms_smap changed_dn;    /* DN keys of account entries added, changed or gone */
 	int64_t *acc_id, *grp_id;       /* registry ids (0: not written) */
 	long long active_before;        /* directory accounts not departed/revoked before */
+
+	/* No account in the registry came from the directory (a first sync): an
+	 * account's row then depends on nothing a later entry brings but its
+	 * manager, so accounts are written as they arrive (see sync_apply_add). */
+	bool stream;
+	struct isms_sync_summary stream_sum; /* their changes, reported after the groups' */
 
 	/* Statements prepared once and rebound for every row (see SYNC_QUERY). */
 	struct { const char *sql; sqlite3_stmt *st; } kept[32];
@@ -100,15 +109,28 @@ void sync_kept_free(struct apply *a);
 #define SMAP_IDX(p) ((size_t)(uintptr_t)(p))
 #define IDX_SMAP(i) ((void *)(uintptr_t)(i))
 
-/* sync_load.c: load the registry and the stored snapshot, index the new one. */
+/* sync_load.c: load the registry and the stored snapshot; index the new
+ * snapshot entry by entry as it arrives, then what only the whole one tells. */
 int sync_load(struct apply *a);
+int sync_index_account(struct apply *a, size_t i);
+int sync_index_group(struct apply *a, size_t i);
+int sync_index_finish(struct apply *a);
 void sync_load_free(struct apply *a);
 /* Append a person (fields copied) and index it. NULL when out of memory. */
 struct reg_person *sync_person_add(struct apply *a, int64_t id, const char *employee_no, const char *uuid);
 /* Replace a text field of a loaded person with a copy of v: 0 or -ENOMEM. */
 int sync_person_set(char **field, const char *v);
 
+/* sync_apply.c: one apply, fed entry by entry (the read may still be running). */
+void sync_apply_init(struct apply *a, struct isms_ctx *ctx, LDAP *ld, const struct isms_snapshot *snap,
+		     const struct isms_sync_opts *opts, struct isms_sync_summary *sum, struct isms_err *err);
+int sync_apply_add(struct apply *a, enum isms_ldap_kind kind, size_t i);
+int sync_apply_finish(struct apply *a);
+void sync_apply_free(struct apply *a);
+
 int sync_apply_members(struct apply *a);
-int sync_apply_entries(struct apply *a);
+/* The stored snapshot: the row of one new or changed entry; the rows of entries gone. */
+int sync_apply_entry(struct apply *a, enum isms_ldap_kind kind, size_t i);
+int sync_apply_entries_gone(struct apply *a);
 
 #endif

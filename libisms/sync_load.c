@@ -93,19 +93,20 @@ void sync_load_free(struct apply *a)
 		free(a->stored[i].kind);
 	}
 	free(a->stored);
-	for (size_t i = 0; i < a->snap->naccounts; i++) {
-		free(a->acc_dnkey ? a->acc_dnkey[i] : NULL);
-		free(a->acc_json ? a->acc_json[i] : NULL);
+	for (size_t i = 0; i < a->nacc; i++) {
+		free(a->acc_dnkey[i]);
+		free(a->acc_json[i]);
 	}
-	for (size_t i = 0; i < a->snap->ngroups; i++) {
-		free(a->grp_dnkey ? a->grp_dnkey[i] : NULL);
-		free(a->grp_json ? a->grp_json[i] : NULL);
+	for (size_t i = 0; i < a->ngrp; i++) {
+		free(a->grp_dnkey[i]);
+		free(a->grp_json[i]);
 	}
 	free(a->acc_dnkey);
 	free(a->acc_json);
 	free(a->grp_dnkey);
 	free(a->grp_json);
 	free(a->acc_dirty);
+	free(a->acc_mgr_later);
 	free(a->acc_id);
 	free(a->grp_id);
 	isms_smap_free(&a->racc_uuid);
@@ -274,50 +275,80 @@ static int load_registry(struct apply *a)
 	return 0;
 }
 
-/* Index the snapshot; find which account entries changed since the stored one. */
-static int index_snapshot(struct apply *a)
+/* Grow *arrp, holding n elements of size sz, to cap elements (the new ones zeroed). */
+static int grow(void *arrp, size_t sz, size_t n, size_t cap)
 {
-	const struct isms_snapshot *s = a->snap;
-	size_t na = s->naccounts, ng = s->ngroups;
+	void **arr = arrp;
+	char *na = realloc(*arr, cap * sz);
 
-	a->acc_dnkey = calloc(na + 1, sizeof(char *));
-	a->acc_json = calloc(na + 1, sizeof(char *));
-	a->acc_dirty = calloc(na + 1, sizeof(bool));
-	a->acc_id = calloc(na + 1, sizeof(int64_t));
-	a->grp_dnkey = calloc(ng + 1, sizeof(char *));
-	a->grp_json = calloc(ng + 1, sizeof(char *));
-	a->grp_id = calloc(ng + 1, sizeof(int64_t));
-	if (!a->acc_dnkey || !a->acc_json || !a->acc_dirty || !a->acc_id || !a->grp_dnkey ||
-	    !a->grp_json || !a->grp_id)
+	if (!na)
+		return -ENOMEM;
+	memset(na + n * sz, 0, (cap - n) * sz);
+	*arr = na;
+	return 0;
+}
+
+/* Index account entry i (the next one): its DN key, stored form, and whether it
+ * changed since the stored snapshot. */
+int sync_index_account(struct apply *a, size_t i)
+{
+	struct isms_ldap_entry *e = a->snap->accounts[i];
+	struct stored_entry *se = isms_smap_get(&a->stored_uuid, e->uuid);
+
+	if (i >= a->capacc) {
+		size_t cap = a->capacc ? a->capacc * 2 : 1024;
+
+		if (grow(&a->acc_dnkey, sizeof(char *), a->nacc, cap) < 0 ||
+		    grow(&a->acc_json, sizeof(char *), a->nacc, cap) < 0 ||
+		    grow(&a->acc_dirty, sizeof(bool), a->nacc, cap) < 0 ||
+		    grow(&a->acc_mgr_later, sizeof(bool), a->nacc, cap) < 0 ||
+		    grow(&a->acc_id, sizeof(int64_t), a->nacc, cap) < 0)
+			return oom(a);
+		a->capacc = cap;
+	}
+	a->nacc = i + 1;
+	a->acc_dnkey[i] = isms_ldap_dn_key(e->dn);
+	a->acc_json[i] = isms_ldap_entry_to_json(e);
+	if (!a->acc_dnkey[i] || !a->acc_json[i])
 		return oom(a);
-	for (size_t i = 0; i < na; i++) {
-		struct isms_ldap_entry *e = s->accounts[i];
-		struct stored_entry *se = isms_smap_get(&a->stored_uuid, e->uuid);
+	a->acc_dirty[i] = !se || strcmp(se->data, a->acc_json[i]) != 0 || strcmp(se->dn, e->dn) != 0;
+	if (isms_smap_put(&a->acc_dn, a->acc_dnkey[i], IDX_SMAP(i + 1)) < 0 ||
+	    isms_smap_put(&a->acc_name, e->name, IDX_SMAP(i + 1)) < 0 ||
+	    isms_smap_put(&a->snap_uuid, e->uuid, e) < 0)
+		return oom(a);
+	if (a->acc_dirty[i] && isms_smap_put(&a->changed_dn, a->acc_dnkey[i], IDX_SMAP(1)) < 0)
+		return oom(a);
+	return 0;
+}
 
-		a->acc_dnkey[i] = isms_ldap_dn_key(e->dn);
-		a->acc_json[i] = isms_ldap_entry_to_json(e);
-		if (!a->acc_dnkey[i] || !a->acc_json[i])
-			return oom(a);
-		a->acc_dirty[i] = !se || strcmp(se->data, a->acc_json[i]) != 0 || strcmp(se->dn, e->dn) != 0;
-		if (isms_smap_put(&a->acc_dn, a->acc_dnkey[i], IDX_SMAP(i + 1)) < 0 ||
-		    isms_smap_put(&a->acc_name, e->name, IDX_SMAP(i + 1)) < 0 ||
-		    isms_smap_put(&a->snap_uuid, e->uuid, e) < 0)
-			return oom(a);
-		if (a->acc_dirty[i] && isms_smap_put(&a->changed_dn, a->acc_dnkey[i], IDX_SMAP(1)) < 0)
-			return oom(a);
-	}
-	for (size_t i = 0; i < ng; i++) {
-		struct isms_ldap_entry *e = s->groups[i];
+int sync_index_group(struct apply *a, size_t i)
+{
+	struct isms_ldap_entry *e = a->snap->groups[i];
 
-		a->grp_dnkey[i] = isms_ldap_dn_key(e->dn);
-		a->grp_json[i] = isms_ldap_entry_to_json(e);
-		if (!a->grp_dnkey[i] || !a->grp_json[i])
+	if (i >= a->capgrp) {
+		size_t cap = a->capgrp ? a->capgrp * 2 : 256;
+
+		if (grow(&a->grp_dnkey, sizeof(char *), a->ngrp, cap) < 0 ||
+		    grow(&a->grp_json, sizeof(char *), a->ngrp, cap) < 0 ||
+		    grow(&a->grp_id, sizeof(int64_t), a->ngrp, cap) < 0)
 			return oom(a);
-		if (isms_smap_put(&a->grp_dn, a->grp_dnkey[i], IDX_SMAP(i + 1)) < 0 ||
-		    isms_smap_put(&a->snap_uuid, e->uuid, e) < 0)
-			return oom(a);
+		a->capgrp = cap;
 	}
-	/* Accounts gone from the directory change their reports' manager too. */
+	a->ngrp = i + 1;
+	a->grp_dnkey[i] = isms_ldap_dn_key(e->dn);
+	a->grp_json[i] = isms_ldap_entry_to_json(e);
+	if (!a->grp_dnkey[i] || !a->grp_json[i])
+		return oom(a);
+	if (isms_smap_put(&a->grp_dn, a->grp_dnkey[i], IDX_SMAP(i + 1)) < 0 ||
+	    isms_smap_put(&a->snap_uuid, e->uuid, e) < 0)
+		return oom(a);
+	return 0;
+}
+
+/* Once the whole snapshot is indexed: accounts gone from the directory change
+ * their reports' manager too. */
+int sync_index_finish(struct apply *a)
+{
 	for (size_t i = 0; i < a->nstored; i++) {
 		struct stored_entry *se = &a->stored[i];
 		char *key;
@@ -371,5 +402,10 @@ int sync_load(struct apply *a)
 {
 	int r = load_registry(a);
 
-	return r < 0 ? r : index_snapshot(a);
+	if (r < 0)
+		return r;
+	a->stream = true;
+	for (size_t i = 0; i < a->nracc && a->stream; i++)
+		a->stream = a->racc[i].uuid == NULL;
+	return 0;
 }

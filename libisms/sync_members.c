@@ -372,25 +372,24 @@ done:
 	return r;
 }
 
-/* The stored snapshot: rows for new or changed entries, none for gone ones. */
-int sync_apply_entries(struct apply *a)
+/* The stored snapshot: a row for a new or changed entry... */
+int sync_apply_entry(struct apply *a, enum isms_ldap_kind kind, size_t i)
+{
+	struct isms_ldap_entry *e = kind == ISMS_LDAP_ACCOUNT ? a->snap->accounts[i] : a->snap->groups[i];
+	const char *json = kind == ISMS_LDAP_ACCOUNT ? a->acc_json[i] : a->grp_json[i];
+	struct stored_entry *se = isms_smap_get(&a->stored_uuid, e->uuid);
+
+	if (se && strcmp(se->data, json) == 0 && strcmp(se->dn, e->dn) == 0)
+		return 0;
+	return SYNC_EXEC(a, "INSERT OR REPLACE INTO ldap_entries (uuid, kind, dn, data) VALUES (?, ?, ?, ?)",
+			 "SSSS", e->uuid, kind == ISMS_LDAP_ACCOUNT ? "account" : "group", e->dn, json);
+}
+
+/* ...and none for a gone one. */
+int sync_apply_entries_gone(struct apply *a)
 {
 	int r = 0;
 
-	for (int k = 0; k < 2 && r == 0; k++) {
-		size_t n = k == 0 ? a->snap->naccounts : a->snap->ngroups;
-		struct isms_ldap_entry **es = k == 0 ? a->snap->accounts : a->snap->groups;
-		char **json = k == 0 ? a->acc_json : a->grp_json;
-
-		for (size_t i = 0; i < n && r == 0; i++) {
-			struct stored_entry *se = isms_smap_get(&a->stored_uuid, es[i]->uuid);
-
-			if (se && strcmp(se->data, json[i]) == 0 && strcmp(se->dn, es[i]->dn) == 0)
-				continue;
-			r = SYNC_EXEC(a, "INSERT OR REPLACE INTO ldap_entries (uuid, kind, dn, data) VALUES (?, ?, ?, ?)",
-					 "SSSS", es[i]->uuid, k == 0 ? "account" : "group", es[i]->dn, json[i]);
-		}
-	}
 	for (size_t i = 0; i < a->nstored && r == 0; i++) {
 		if (isms_smap_get(&a->snap_uuid, a->stored[i].uuid))
 			continue;
