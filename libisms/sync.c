@@ -60,12 +60,16 @@ void isms_sync_summary_free(struct isms_sync_summary *s)
 }
 
 /* Entries read by the reader thread, waiting for the thread that applies
- * them (see read_and_apply). */
+ * them (see read_and_apply). They are handed over in batches: one wake-up per
+ * entry costs more than applying an unchanged one. */
+#define FEED_BATCH 256
+
 struct feed {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct isms_ldap_entry **q;
 	size_t n, cap;
+	bool waiting;           /* the applying side waits for a batch */
 	bool done;              /* the read has ended, with r */
 	bool stop;              /* the applying side failed: end the read */
 	int r;
@@ -98,7 +102,7 @@ static int feed_push(struct feed *f, struct isms_ldap_entry *e)
 	}
 	if (r == 0) {
 		f->q[f->n++] = e;
-		if (f->n == 1)
+		if (f->waiting && f->n >= FEED_BATCH)
 			pthread_cond_signal(&f->cv);
 	}
 	pthread_mutex_unlock(&f->mu);
@@ -424,8 +428,10 @@ static void feed_take(struct feed *f, struct isms_ldap_entry ***batch, size_t *n
 	size_t c;
 
 	pthread_mutex_lock(&f->mu);
-	while (f->n == 0 && !f->done)
+	f->waiting = true;
+	while (f->n < FEED_BATCH && !f->done)
 		pthread_cond_wait(&f->cv, &f->mu);
+	f->waiting = false;
 	/* Swap the queue with the emptied batch: no copy, no allocation. */
 	q = f->q;
 	c = f->cap;

@@ -505,11 +505,19 @@ static int stream_sum_move(struct apply *a)
 {
 	struct isms_sync_summary *s = &a->stream_sum, *d = a->sum;
 
-	for (size_t i = 0; i < s->nchanges; i++) {
-		struct isms_sync_change *c = &s->changes[i];
+	if (s->nchanges) {
+		/* isms_sync_note grows the array 64 entries at a time: keep it so. */
+		size_t cap = (d->nchanges + s->nchanges + 63) / 64 * 64;
+		struct isms_sync_change *c = realloc(d->changes, cap * sizeof(*c));
 
-		if (isms_sync_note(d, c->what, c->subject, c->detail, c->employee_no) < 0)
+		if (!c)
 			return oom(a);
+		memcpy(c + d->nchanges, s->changes, s->nchanges * sizeof(*c));
+		d->changes = c;
+		d->nchanges += s->nchanges;
+		free(s->changes);
+		s->changes = NULL;
+		s->nchanges = 0;
 	}
 	d->added += s->added;
 	d->changed += s->changed;
