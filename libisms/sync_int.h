@@ -35,6 +35,15 @@ struct reg_person {
 	char *employee_no, *uuid, *name, *email, *manager_no, *department, *title, *source;
 };
 
+/* A membership of a directory group in the registry, by "account:group:via". */
+struct existing {
+	int64_t id;             /* -1: inserted by this run */
+	int64_t group_id, via_id; /* via 0: direct */
+	char *key;
+	char *path, *attr;
+	bool seen;
+};
+
 struct stored_entry {
 	char *uuid, *dn, *data, *kind;
 };
@@ -58,6 +67,9 @@ struct apply {
 	struct reg_person **rpeople;    /* pointers: the maps point at them while the array grows */
 	size_t nrpeople, caprpeople;
 	struct isms_smap rpeople_no, rpeople_uuid;
+	struct existing *mem_ex;        /* memberships of directory groups, as loaded */
+	size_t nmem_ex;
+	struct isms_smap mem;           /* key -> struct existing, loaded and inserted */
 	struct stored_entry *stored;
 	size_t nstored;
 	struct isms_smap stored_uuid;
@@ -128,6 +140,9 @@ int sync_apply_add(struct apply *a, enum isms_ldap_kind kind, size_t i);
 int sync_apply_finish(struct apply *a);
 void sync_apply_free(struct apply *a);
 
+/* sync_members.c */
+int sync_members_load(struct apply *a);
+void sync_members_free(struct apply *a);
 int sync_apply_members(struct apply *a);
 /* The stored snapshot: the row of one new or changed entry; the rows of entries gone. */
 int sync_apply_entry(struct apply *a, enum isms_ldap_kind kind, size_t i);

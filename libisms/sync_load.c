@@ -113,6 +113,7 @@ void sync_load_free(struct apply *a)
 	isms_smap_free(&a->racc_name);
 	isms_smap_free(&a->rgrp_uuid);
 	isms_smap_free(&a->rgrp_name);
+	sync_members_free(a);
 	isms_smap_free(&a->rpeople_no);
 	isms_smap_free(&a->rpeople_uuid);
 	isms_smap_free(&a->stored_uuid);
@@ -402,6 +403,8 @@ int sync_load(struct apply *a)
 {
 	int r = load_registry(a);
 
+	if (r == 0)
+		r = sync_members_load(a);
 	if (r < 0)
 		return r;
 	a->stream = true;

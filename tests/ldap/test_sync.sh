@@ -97,6 +97,25 @@ EOF
 	assert_eq "$(json_field "$OUT" added)" 0
 }
 
+# A group gone from the directory takes its memberships, and those inherited
+# through it, with its row: they are not counted again as removed memberships.
+test_removed_nested_group_takes_its_grants_with_it() {
+	ldap_setup
+	assert_exit 0 actl sync
+	assert_eq "$(sql registry "SELECT count(*) FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.name = 'alice'")" 4
+	sldap ldapmodify >/dev/null <<EOF
+dn: cn=ops,ou=groups,dc=example,dc=com
+changetype: modify
+delete: member
+member: cn=sre,ou=groups,dc=example,dc=com
+EOF
+	sldap ldapdelete "cn=sre,ou=groups,dc=example,dc=com"
+	assert_exit 0 actl --json sync --full
+	assert_eq "$(json_field "$OUT" groups_removed)" 1
+	assert_eq "$(json_field "$OUT" memberships_removed)" 0
+	assert_eq "$(sql registry "SELECT group_concat(g.name) FROM memberships m JOIN accounts a ON a.id = m.account_id JOIN groups g ON g.id = m.group_id WHERE a.name = 'alice'")" admins
+}
+
 test_mapping_is_configurable_and_unkeyable_entries_are_reported() {
 	ldap_setup
 	# log in with the employee number: the service and shared accounts have none
