@@ -132,12 +132,12 @@ static bool same_text(const char *x, const char *y)
 	return (!x && !y) || (x && y && strcmp(x, y) == 0);
 }
 
-/* The person who owns an account, keyed by employee number. People were
- * loaded with the registry: a statement runs only for a new or changed one. */
+/* The person who owns an account, keyed by employee number. People are
+ * compared in memory: a statement writes only a new or changed one. */
 static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_t *ret_id, bool *ret_mgr_missing)
 {
 	const char *manager_no = NULL, *name = e->display ? e->display : e->name;
-	struct reg_person *p = isms_smap_get(&a->rpeople_no, e->employee_no);
+	struct reg_person *p;
 	int r;
 
 	if (e->manager_dn) {
@@ -149,10 +149,18 @@ static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_
 			manager_no = a->snap->accounts[mi - 1]->employee_no;
 		*ret_mgr_missing = !mi;
 	}
+	p = sync_person_find(a, e->employee_no, &r);
+	if (r < 0)
+		return r;
 	if (!p) {
 		/* The entry's UUID names the person unless another person already has it. */
-		const char *uuid = isms_smap_get(&a->rpeople_uuid, e->uuid) ? NULL : e->uuid;
+		bool taken;
+		const char *uuid;
 
+		r = sync_person_uuid_taken(a, e->uuid, &taken);
+		if (r < 0)
+			return r;
+		uuid = taken ? NULL : e->uuid;
 		r = SYNC_EXEC(a, "INSERT INTO people (employee_no, name, email, manager_no, department, title, status,"
 				 " source, source_uuid, created_at, updated_at)"
 				 " VALUES (?, ?, ?, ?, ?, ?, 'active', 'ldap', ?, ?, ?)",

@@ -67,6 +67,7 @@ struct apply {
 	struct reg_person **rpeople;    /* pointers: the maps point at them while the array grows */
 	size_t nrpeople, caprpeople;
 	struct isms_smap rpeople_no, rpeople_uuid;
+	bool people_all;                /* every person is loaded (else as looked up) */
 	struct existing *mem_ex;        /* memberships of directory groups, as loaded */
 	size_t nmem_ex;
 	struct isms_smap mem;           /* key -> struct existing, loaded and inserted */
@@ -130,6 +131,11 @@ int sync_index_finish(struct apply *a);
 void sync_load_free(struct apply *a);
 /* Append a person (fields copied) and index it. NULL when out of memory. */
 struct reg_person *sync_person_add(struct apply *a, int64_t id, const char *employee_no, const char *uuid);
+/* The person with this employee number, from memory or the registry; NULL
+ * when there is none (*ret_r 0) or on error (*ret_r negative, err set). */
+struct reg_person *sync_person_find(struct apply *a, const char *employee_no, int *ret_r);
+/* Does a person already have this entryUUID? 0 or negative with err set. */
+int sync_person_uuid_taken(struct apply *a, const char *uuid, bool *ret);
 /* Replace a text field of a loaded person with a copy of v: 0 or -ENOMEM. */
 int sync_person_set(char **field, const char *v);
 

@@ -215,32 +215,6 @@ static int load_registry(struct apply *a)
 			return oom(a);
 	}
 
-	/* People: read once here, so that writing an account's owner needs a
-	 * statement only when the person is new or changed. */
-	st = isms_db_query(a->ctx->reg, a->err,
-			   "SELECT id, employee_no, source_uuid, name, email, manager_no, department, title, source"
-			   " FROM people", NULL);
-	if (!st)
-		return a->err->code;
-	while ((r = isms_db_step(st, a->err)) == 1) {
-		struct reg_person *p = sync_person_add(a, sqlite3_column_int64(st, 0),
-						       (const char *)sqlite3_column_text(st, 1),
-						       (const char *)sqlite3_column_text(st, 2));
-
-		if (!p || sync_person_set(&p->name, (const char *)sqlite3_column_text(st, 3)) < 0 ||
-		    sync_person_set(&p->email, (const char *)sqlite3_column_text(st, 4)) < 0 ||
-		    sync_person_set(&p->manager_no, (const char *)sqlite3_column_text(st, 5)) < 0 ||
-		    sync_person_set(&p->department, (const char *)sqlite3_column_text(st, 6)) < 0 ||
-		    sync_person_set(&p->title, (const char *)sqlite3_column_text(st, 7)) < 0 ||
-		    sync_person_set(&p->source, (const char *)sqlite3_column_text(st, 8)) < 0) {
-			r = oom(a);
-			break;
-		}
-	}
-	sqlite3_finalize(st);
-	if (r < 0)
-		return r;
-
 	cap = 0;
 	st = isms_db_query(a->ctx->reg, a->err, "SELECT uuid, kind, dn, data FROM ldap_entries", NULL);
 	if (!st)
@@ -399,8 +373,64 @@ void sync_kept_free(struct apply *a)
 	a->nkept = 0;
 }
 
+#define PERSON_COLUMNS "id, employee_no, source_uuid, name, email, manager_no, department, title, source"
+
+/* Add the people a query over PERSON_COLUMNS returns. */
+static int people_read(struct apply *a, sqlite3_stmt *st)
+{
+	int r;
+
+	while ((r = isms_db_step(st, a->err)) == 1) {
+		struct reg_person *p = sync_person_add(a, sqlite3_column_int64(st, 0),
+						       (const char *)sqlite3_column_text(st, 1),
+						       (const char *)sqlite3_column_text(st, 2));
+
+		if (!p || sync_person_set(&p->name, (const char *)sqlite3_column_text(st, 3)) < 0 ||
+		    sync_person_set(&p->email, (const char *)sqlite3_column_text(st, 4)) < 0 ||
+		    sync_person_set(&p->manager_no, (const char *)sqlite3_column_text(st, 5)) < 0 ||
+		    sync_person_set(&p->department, (const char *)sqlite3_column_text(st, 6)) < 0 ||
+		    sync_person_set(&p->title, (const char *)sqlite3_column_text(st, 7)) < 0 ||
+		    sync_person_set(&p->source, (const char *)sqlite3_column_text(st, 8)) < 0)
+			return oom(a);
+	}
+	return r;
+}
+
+struct reg_person *sync_person_find(struct apply *a, const char *employee_no, int *ret_r)
+{
+	struct reg_person *p = isms_smap_get(&a->rpeople_no, employee_no);
+	sqlite3_stmt *st;
+
+	*ret_r = 0;
+	if (p || a->people_all)
+		return p;
+	st = SYNC_QUERY(a, "SELECT " PERSON_COLUMNS " FROM people WHERE employee_no = ?", "S", employee_no);
+	*ret_r = st ? people_read(a, st) : a->err->code;
+	if (st)
+		(void)sqlite3_reset(st);
+	return *ret_r < 0 ? NULL : isms_smap_get(&a->rpeople_no, employee_no);
+}
+
+int sync_person_uuid_taken(struct apply *a, const char *uuid, bool *ret)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	*ret = isms_smap_get(&a->rpeople_uuid, uuid) != NULL;
+	if (*ret || a->people_all)
+		return 0;
+	st = SYNC_QUERY(a, "SELECT 1 FROM people WHERE source_uuid = ?", "S", uuid);
+	if (!st)
+		return a->err->code;
+	r = isms_db_step(st, a->err);
+	(void)sqlite3_reset(st);
+	*ret = r == 1;
+	return r < 0 ? r : 0;
+}
+
 int sync_load(struct apply *a)
 {
+	sqlite3_stmt *st;
 	int r = load_registry(a);
 
 	if (r == 0)
@@ -410,5 +440,16 @@ int sync_load(struct apply *a)
 	a->stream = true;
 	for (size_t i = 0; i < a->nracc && a->stream; i++)
 		a->stream = a->racc[i].uuid == NULL;
-	return 0;
+	if (!a->stream)
+		return 0;
+	/* A first sync writes every person: read them all now (few or none) rather
+	 * than look each one up. Otherwise most are unchanged, and the few written
+	 * are looked up one by one (sync_person_find). */
+	st = isms_db_query(a->ctx->reg, a->err, "SELECT " PERSON_COLUMNS " FROM people", NULL);
+	if (!st)
+		return a->err->code;
+	r = people_read(a, st);
+	sqlite3_finalize(st);
+	a->people_all = r == 0;
+	return r < 0 ? r : 0;
 }
