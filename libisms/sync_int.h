@@ -1,5 +1,6 @@
-/* Internal to the sync (sync_load.c, sync_apply.c, sync_members.c): the state of
- * one apply — the registry as loaded, the snapshot's indexes, the ids written. */
+/* Internal to the sync (sync.c, sync_read.c, sync_load.c, sync_apply.c,
+ * sync_members.c): the state of one apply — the registry as loaded, the
+ * snapshot's indexes, the ids written — and the functions between them. */
 #ifndef ISMS_SYNC_INT_H
 #define ISMS_SYNC_INT_H
 
@@ -138,6 +139,18 @@ struct reg_person *sync_person_find(struct apply *a, const char *employee_no, in
 int sync_person_uuid_taken(struct apply *a, const char *uuid, bool *ret);
 /* Replace a text field of a loaded person with a copy of v: 0 or -ENOMEM. */
 int sync_person_set(char **field, const char *v);
+
+/* sync_read.c: read the directory. A full paged read into snap; a content
+ * sync (cookies: the stored JSON or NULL; -ESTALE/-EOPNOTSUPP/-EBADMSG/-E2BIG
+ * tell the caller to read otherwise); a full read applied as it arrives,
+ * inside the caller's transaction. */
+int sync_read_full(LDAP *ld, const struct isms_conf *conf, const struct isms_sync_opts *opts,
+		   struct isms_snapshot *snap, long long *skipped, struct isms_err *err);
+int sync_read_incremental(LDAP *ld, struct isms_ctx *ctx, const struct isms_sync_opts *opts,
+			  const char *cookies, struct isms_snapshot *snap, char **ret_cookies,
+			  long long *skipped, struct isms_err *err);
+int sync_read_and_apply(struct isms_ctx *ctx, LDAP *ld, const struct isms_sync_opts *opts,
+			struct isms_snapshot *snap, struct isms_sync_summary *sum, struct isms_err *err);
 
 /* sync_apply.c: one apply, fed entry by entry (the read may still be running). */
 void sync_apply_init(struct apply *a, struct isms_ctx *ctx, LDAP *ld, const struct isms_snapshot *snap,
