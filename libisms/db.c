@@ -467,6 +467,9 @@ static int db_vbind(sqlite3_stmt *st, struct isms_err *err, const char *fmt, va_
 		case 's':
 			rc = sqlite3_bind_text(st, i, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
 			break;
+		case 'S':
+			rc = sqlite3_bind_text(st, i, va_arg(ap, const char *), -1, SQLITE_STATIC);
+			break;
 		case 'i':
 			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
 			break;

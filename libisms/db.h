@@ -54,6 +54,8 @@ int isms_db_integrity(sqlite3 *db, struct isms_err *err);
 /* Prepare `sql` and bind arguments described by fmt, one char each:
  *   's' const char * (NULL binds NULL)   'i' int64_t   'n' NULL (no argument)
  *   'b' const void *, size_t  (blob)
+ *   'S' const char * bound without a copy: it must stay unchanged until the
+ *       statement is reset (a row written at once, in bulk, saves the copy)
  * Returns the statement or NULL with err set. */
 sqlite3_stmt *isms_db_query(sqlite3 *db, struct isms_err *err, const char *sql,
 			    const char *fmt, ...);

@@ -95,7 +95,7 @@ static int group_write(struct apply *a, size_t i)
 	if (!rg) {
 		r = SYNC_EXEC(a, "INSERT INTO groups (name, gid, source, source_uuid, dn, privileged, created_at, updated_at)"
 				 " VALUES (?, ?, 'ldap', ?, ?, ?, ?, ?)",
-				 "ssssiii", e->name, num(nb, sizeof(nb), e->number), e->uuid, e->dn, (int64_t)priv,
+				 "SSSSiii", e->name, num(nb, sizeof(nb), e->number), e->uuid, e->dn, (int64_t)priv,
 				 a->now, a->now);
 		if (r < 0)
 			return r;
@@ -109,7 +109,7 @@ static int group_write(struct apply *a, size_t i)
 		return 0;
 	r = SYNC_EXEC(a, "UPDATE groups SET name = ?, gid = ?, source = 'ldap', source_uuid = ?, dn = ?,"
 			 " privileged = ?, updated_at = ? WHERE id = ?",
-			 "ssssiii", e->name, num(nb, sizeof(nb), e->number), e->uuid, e->dn, (int64_t)priv, a->now,
+			 "SSSSiii", e->name, num(nb, sizeof(nb), e->number), e->uuid, e->dn, (int64_t)priv, a->now,
 			 rg->id);
 	if (r == -EEXIST)
 		return isms_sync_note(a->sum, "conflict", e->name, "renamed onto an existing group", NULL) < 0
@@ -127,11 +127,17 @@ static int group_write(struct apply *a, size_t i)
 			      NULL) < 0 ? oom(a) : 0;
 }
 
-/* The person who owns an account, keyed by employee number. */
-static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_t *ret_id)
+static bool same_text(const char *x, const char *y)
 {
-	const char *manager_no = NULL;
-	sqlite3_stmt *st;
+	return (!x && !y) || (x && y && strcmp(x, y) == 0);
+}
+
+/* The person who owns an account, keyed by employee number. People are
+ * compared in memory: a statement writes only a new or changed one. */
+static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_t *ret_id, bool *ret_mgr_missing)
+{
+	const char *manager_no = NULL, *name = e->display ? e->display : e->name;
+	struct reg_person *p;
 	int r;
 
 	if (e->manager_dn) {
@@ -141,40 +147,49 @@ static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_
 		free(key);
 		if (mi)
 			manager_no = a->snap->accounts[mi - 1]->employee_no;
+		*ret_mgr_missing = !mi;
 	}
-	st = SYNC_QUERY(a, "INSERT INTO people (employee_no, name, email, manager_no, department, title, status,"
-			 " source, source_uuid, created_at, updated_at)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', 'ldap',"
-			 " (SELECT CASE WHEN EXISTS (SELECT 1 FROM people WHERE source_uuid = ?7) THEN NULL ELSE ?7 END),"
-			 " ?8, ?8)"
-			 " ON CONFLICT (employee_no) DO UPDATE SET name = excluded.name, email = excluded.email,"
-			 " manager_no = excluded.manager_no, department = excluded.department, title = excluded.title,"
-			 " source = 'ldap', updated_at = excluded.updated_at"
-			 " WHERE name IS NOT excluded.name OR email IS NOT excluded.email"
-			 " OR manager_no IS NOT excluded.manager_no OR department IS NOT excluded.department"
-			 " OR title IS NOT excluded.title OR source IS NOT 'ldap'"
-			 " RETURNING id",
-			 "sssssssi", e->employee_no, e->display ? e->display : e->name, e->mail, manager_no,
-			 e->department, e->title, e->uuid, a->now);
-	if (!st)
-		return a->err->code;
-	/* A row back: inserted or changed. None: the person was already as the entry says. */
-	r = isms_db_step(st, a->err);
-	if (r == 1)
-		*ret_id = sqlite3_column_int64(st, 0);
-	while (r == 1)
-		r = isms_db_step(st, a->err);
-	(void)sqlite3_reset(st);
-	if (r < 0 || *ret_id)
-		return r < 0 ? r : 0;
-	st = SYNC_QUERY(a, "SELECT id FROM people WHERE employee_no = ?", "s", e->employee_no);
-	if (!st)
-		return a->err->code;
-	r = isms_db_step(st, a->err);
-	if (r == 1)
-		*ret_id = sqlite3_column_int64(st, 0);
-	(void)sqlite3_reset(st);
-	return r < 0 ? r : 0;
+	p = sync_person_find(a, e->employee_no, &r);
+	if (r < 0)
+		return r;
+	if (!p) {
+		/* The entry's UUID names the person unless another person already has it. */
+		bool taken;
+		const char *uuid;
+
+		r = sync_person_uuid_taken(a, e->uuid, &taken);
+		if (r < 0)
+			return r;
+		uuid = taken ? NULL : e->uuid;
+		r = SYNC_EXEC(a, "INSERT INTO people (employee_no, name, email, manager_no, department, title, status,"
+				 " source, source_uuid, created_at, updated_at)"
+				 " VALUES (?, ?, ?, ?, ?, ?, 'active', 'ldap', ?, ?, ?)",
+				 "SSSSSSSii", e->employee_no, name, e->mail, manager_no, e->department, e->title, uuid,
+				 a->now, a->now);
+		if (r < 0)
+			return r;
+		p = sync_person_add(a, sqlite3_last_insert_rowid(a->ctx->reg), e->employee_no, uuid);
+		if (!p)
+			return oom(a);
+	} else if (same_text(p->name, name) && same_text(p->email, e->mail) && same_text(p->manager_no, manager_no) &&
+		   same_text(p->department, e->department) && same_text(p->title, e->title) &&
+		   same_text(p->source, "ldap")) {
+		*ret_id = p->id;
+		return 0;
+	} else {
+		r = SYNC_EXEC(a, "UPDATE people SET name = ?, email = ?, manager_no = ?, department = ?, title = ?,"
+				 " source = 'ldap', updated_at = ? WHERE id = ?",
+				 "SSSSSii", name, e->mail, manager_no, e->department, e->title, a->now, p->id);
+		if (r < 0)
+			return r;
+	}
+	/* What the row now says, for the next account of the same person. */
+	if (sync_person_set(&p->name, name) < 0 || sync_person_set(&p->email, e->mail) < 0 ||
+	    sync_person_set(&p->manager_no, manager_no) < 0 || sync_person_set(&p->department, e->department) < 0 ||
+	    sync_person_set(&p->title, e->title) < 0 || sync_person_set(&p->source, "ldap") < 0)
+		return oom(a);
+	*ret_id = p->id;
+	return 0;
 }
 
 /* uid_history: the first holder of each uid. Is this entry another person reusing it? */
@@ -190,11 +205,11 @@ static int uid_check(struct apply *a, const struct isms_ldap_entry *e, const cha
 		return 0;
 	/* Most uids are new: record them first, read the holder only when one exists. */
 	r = SYNC_EXEC(a, "INSERT INTO uid_history (uid, account_name, employee_no, first_seen_at) VALUES (?, ?, ?, ?)"
-			 " ON CONFLICT (uid) DO NOTHING", "sssi", num(nb, sizeof(nb), e->number), e->name,
+			 " ON CONFLICT (uid) DO NOTHING", "SSSi", num(nb, sizeof(nb), e->number), e->name,
 		      e->employee_no, a->now);
 	if (r < 0 || sqlite3_changes(a->ctx->reg) == 1)
 		return r;
-	st = SYNC_QUERY(a, "SELECT account_name, employee_no FROM uid_history WHERE uid = ?", "s", nb);
+	st = SYNC_QUERY(a, "SELECT account_name, employee_no FROM uid_history WHERE uid = ?", "S", nb);
 	if (!st)
 		return a->err->code;
 	r = isms_db_step(st, a->err);
@@ -214,7 +229,7 @@ static int uid_check(struct apply *a, const struct isms_ldap_entry *e, const cha
 		return r;
 	if (old_name && strcmp(old_name, e->name) != 0 && !*ret_held)
 		/* A rename keeps the identity: the history follows the new name. */
-		r = SYNC_EXEC(a, "UPDATE uid_history SET account_name = ? WHERE uid = ? AND account_name = ?", "sss",
+		r = SYNC_EXEC(a, "UPDATE uid_history SET account_name = ? WHERE uid = ? AND account_name = ?", "SSS",
 			      e->name, nb, old_name);
 	return r < 0 ? r : 0;
 }
@@ -256,7 +271,7 @@ static int account_write(struct apply *a, size_t i, bool existing_pass)
 		return 0;   /* nothing this entry depends on changed */
 	}
 	if (e->employee_no) {
-		r = person_write(a, e, &person_id);
+		r = person_write(a, e, &person_id, &a->acc_mgr_later[i]);
 		if (r < 0)
 			return r;
 	}
@@ -271,7 +286,7 @@ static int account_write(struct apply *a, size_t i, bool existing_pass)
 		r = SYNC_EXEC(a, "INSERT INTO accounts (name, uid, gid, person_id, kind, source, source_uuid, dn, status,"
 				 " status_reason, shell, home, created_at, updated_at)"
 				 " VALUES (?, ?, ?, ?, ?, 'ldap', ?, ?, ?, ?, ?, ?, ?, ?)",
-				 "sssssssssssii", e->name, num(nb, sizeof(nb), e->number), num(gb, sizeof(gb), e->gid),
+				 "SSSSSSSSSSSii", e->name, num(nb, sizeof(nb), e->number), num(gb, sizeof(gb), e->gid),
 				 person_id ? num(pb, sizeof(pb), person_id) : NULL, kind, e->uuid, e->dn, status,
 				 why[0] ? why : NULL, e->shell, e->home, a->now, a->now);
 		if (r < 0)
@@ -286,7 +301,7 @@ static int account_write(struct apply *a, size_t i, bool existing_pass)
 				 " status_reason = CASE WHEN status = 'revoked' THEN status_reason ELSE ? END,"
 				 " shell = ?, home = ?, updated_at = ?"
 				 " WHERE id = ?",
-				 "sssssssssssii", e->name, num(nb, sizeof(nb), e->number), num(gb, sizeof(gb), e->gid),
+				 "SSSSSSSSSSSii", e->name, num(nb, sizeof(nb), e->number), num(gb, sizeof(gb), e->gid),
 				 person_id ? num(pb, sizeof(pb), person_id) : NULL, kind, e->uuid, e->dn, status,
 				 why[0] ? why : NULL, e->shell, e->home, a->now, ra->id);
 		if (r == -EEXIST)
@@ -411,7 +426,7 @@ static int account_depart(struct apply *a, struct reg_account *ra)
 	if (r == 0)
 		r = SYNC_EXEC(a, "INSERT INTO revocation_actions (account_name, employee_no, trigger, reason, step, status,"
 				 " detail, created_at, done_at) VALUES (?, ?, 'sync', 'departed from the directory',"
-				 " 'registry', 'done', ?, ?, ?)", "sssii", ra->name, emp, detail, a->now, a->now);
+				 " 'registry', 'done', ?, ?, ?)", "SSSii", ra->name, emp, detail, a->now, a->now);
 	if (r == 0) {
 		a->sum->departed++;
 		r = isms_sync_note(a->sum, "departed", ra->name, detail, emp) < 0 ? oom(a) : 0;
@@ -461,41 +476,152 @@ static void progress(struct apply *a, const char *phase, long long done, long lo
 		a->opts->progress(a->opts->progress_arg, phase, done, total);
 }
 
+void sync_apply_init(struct apply *a, struct isms_ctx *ctx, LDAP *ld, const struct isms_snapshot *snap,
+		     const struct isms_sync_opts *opts, struct isms_sync_summary *sum, struct isms_err *err)
+{
+	memset(a, 0, sizeof(*a));
+	a->ctx = ctx;
+	a->conf = ctx->conf;
+	a->ld = ld;
+	a->snap = snap;
+	a->opts = opts;
+	a->sum = sum;
+	a->err = err;
+	a->now = isms_now();
+}
+
+/* Entry i of its kind has just been added to the snapshot. */
+int sync_apply_add(struct apply *a, enum isms_ldap_kind kind, size_t i)
+{
+	struct isms_sync_summary *sum = a->sum;
+	int r;
+
+	r = kind == ISMS_LDAP_ACCOUNT ? sync_index_account(a, i) : sync_index_group(a, i);
+	if (r == 0)
+		r = sync_apply_entry(a, kind, i);
+	if (r < 0 || kind != ISMS_LDAP_ACCOUNT || !a->stream)
+		return r;
+	a->sum = &a->stream_sum;
+	r = account_write(a, i, false);
+	a->sum = sum;
+	return r;
+}
+
+/* Move the changes noted while streaming accounts after those of the groups,
+ * where a sync that writes accounts after groups reports them. */
+static int stream_sum_move(struct apply *a)
+{
+	struct isms_sync_summary *s = &a->stream_sum, *d = a->sum;
+
+	if (s->nchanges) {
+		/* isms_sync_note grows the array 64 entries at a time: keep it so. */
+		size_t cap = (d->nchanges + s->nchanges + 63) / 64 * 64;
+		struct isms_sync_change *c = realloc(d->changes, cap * sizeof(*c));
+
+		if (!c)
+			return oom(a);
+		memcpy(c + d->nchanges, s->changes, s->nchanges * sizeof(*c));
+		d->changes = c;
+		d->nchanges += s->nchanges;
+		free(s->changes);
+		s->changes = NULL;
+		s->nchanges = 0;
+	}
+	d->added += s->added;
+	d->changed += s->changed;
+	d->renamed += s->renamed;
+	d->locked += s->locked;
+	d->held += s->held;
+	isms_sync_summary_free(s);
+	return 0;
+}
+
+/* A person written while streaming took the manager the snapshot had then. The
+ * person's row is what the last of their entries says: write that one again,
+ * with the whole snapshot, when its manager had not arrived yet. */
+static int stream_managers(struct apply *a)
+{
+	struct isms_smap last = { 0 };
+	int r = 0;
+
+	for (size_t i = 0; i < a->nacc && r == 0; i++)
+		if (a->snap->accounts[i]->employee_no)
+			r = isms_smap_put(&last, a->snap->accounts[i]->employee_no, IDX_SMAP(i + 1));
+	if (r < 0) {
+		isms_smap_free(&last);
+		return oom(a);
+	}
+	for (size_t i = 0; i < a->nacc && r == 0; i++) {
+		struct isms_ldap_entry *e = a->snap->accounts[i];
+		int64_t id = 0;
+		bool missing = false;
+
+		if (a->acc_mgr_later[i] && SMAP_IDX(isms_smap_get(&last, e->employee_no)) == i + 1)
+			r = person_write(a, e, &id, &missing);
+	}
+	isms_smap_free(&last);
+	return r;
+}
+
+/* The whole snapshot has arrived: everything that depends on all of it. */
+int sync_apply_finish(struct apply *a)
+{
+	const struct isms_snapshot *snap = a->snap;
+	long long total = (long long)(snap->naccounts * 2 + snap->ngroups);
+	int r;
+
+	r = sync_index_finish(a);
+	if (r == 0)
+		r = groups_remove(a);
+	for (size_t i = 0; r == 0 && i < snap->ngroups; i++)
+		r = group_write(a, i);
+	if (r == 0 && a->stream)
+		r = stream_sum_move(a);
+	if (r == 0 && a->stream)
+		r = stream_managers(a);
+	/* Accounts already known first, so a newcomer reusing a uid is the one held. */
+	for (int pass = 1; pass >= 0 && r == 0 && !a->stream; pass--)
+		for (size_t i = 0; r == 0 && i < snap->naccounts; i++) {
+			r = account_write(a, i, pass == 1);
+			if ((i & 1023) == 0)
+				progress(a, "applying", (long long)(snap->ngroups + (1 - pass) * snap->naccounts + i),
+					 total);
+		}
+	if (r == 0)
+		r = accounts_depart(a);
+	if (r == 0)
+		r = sync_apply_members(a);
+	if (r == 0)
+		r = sync_apply_entries_gone(a);
+	if (r == 0)
+		progress(a, "applying", total, total);
+	a->sum->accounts = (long long)snap->naccounts;
+	a->sum->groups_total = (long long)snap->ngroups;
+	return r;
+}
+
+void sync_apply_free(struct apply *a)
+{
+	sync_kept_free(a);
+	sync_load_free(a);
+	isms_sync_summary_free(&a->stream_sum);
+}
+
 int isms_sync_apply(struct isms_ctx *ctx, LDAP *ld, const struct isms_snapshot *snap,
 		    const struct isms_sync_opts *opts, struct isms_sync_summary *sum,
 		    struct isms_err *err)
 {
-	struct apply a = {
-		.ctx = ctx, .conf = ctx->conf, .ld = ld, .snap = snap, .opts = opts, .sum = sum,
-		.err = err, .now = isms_now(),
-	};
-	long long total = (long long)(snap->naccounts * 2 + snap->ngroups);
+	struct apply a;
 	int r;
 
+	sync_apply_init(&a, ctx, ld, snap, opts, sum, err);
 	r = sync_load(&a);
-	if (r == 0)
-		r = groups_remove(&a);
+	for (size_t i = 0; r == 0 && i < snap->naccounts; i++)
+		r = sync_apply_add(&a, ISMS_LDAP_ACCOUNT, i);
 	for (size_t i = 0; r == 0 && i < snap->ngroups; i++)
-		r = group_write(&a, i);
-	/* Accounts already known first, so a newcomer reusing a uid is the one held. */
-	for (int pass = 1; pass >= 0 && r == 0; pass--)
-		for (size_t i = 0; r == 0 && i < snap->naccounts; i++) {
-			r = account_write(&a, i, pass == 1);
-			if ((i & 1023) == 0)
-				progress(&a, "applying", (long long)(snap->ngroups + (1 - pass) * snap->naccounts + i),
-					 total);
-		}
+		r = sync_apply_add(&a, ISMS_LDAP_GROUP, i);
 	if (r == 0)
-		r = accounts_depart(&a);
-	if (r == 0)
-		r = sync_apply_members(&a);
-	if (r == 0)
-		r = sync_apply_entries(&a);
-	if (r == 0)
-		progress(&a, "applying", total, total);
-	sum->accounts = (long long)snap->naccounts;
-	sum->groups_total = (long long)snap->ngroups;
-	sync_kept_free(&a);
-	sync_load_free(&a);
+		r = sync_apply_finish(&a);
+	sync_apply_free(&a);
 	return r;
 }

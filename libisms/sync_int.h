@@ -1,5 +1,6 @@
-/* Internal to the sync (sync_load.c, sync_apply.c, sync_members.c): the state of
- * one apply — the registry as loaded, the snapshot's indexes, the ids written. */
+/* Internal to the sync (sync.c, sync_read.c, sync_load.c, sync_apply.c,
+ * sync_members.c): the state of one apply — the registry as loaded, the
+ * snapshot's indexes, the ids written — and the functions between them. */
 #ifndef ISMS_SYNC_INT_H
 #define ISMS_SYNC_INT_H
 
@@ -28,6 +29,22 @@ struct reg_group {
 	bool removed;
 };
 
+/* A person as the registry holds them: what the sync compares an entry with
+ * before writing, so that an unchanged person costs no statement. */
+struct reg_person {
+	int64_t id;
+	char *employee_no, *uuid, *name, *email, *manager_no, *department, *title, *source;
+};
+
+/* A membership of a directory group in the registry, by "account:group:via". */
+struct existing {
+	int64_t id;             /* -1: inserted by this run */
+	int64_t group_id, via_id; /* via 0: direct */
+	char *key;
+	char *path, *attr;
+	bool seen;
+};
+
 struct stored_entry {
 	char *uuid, *dn, *data, *kind;
 };
@@ -48,18 +65,34 @@ struct apply {
 	struct reg_group *rgrp;
 	size_t nrgrp;
 	struct isms_smap rgrp_uuid, rgrp_name;
+	struct reg_person **rpeople;    /* pointers: the maps point at them while the array grows */
+	size_t nrpeople, caprpeople;
+	struct isms_smap rpeople_no, rpeople_uuid;
+	bool people_all;                /* every person is loaded (else as looked up) */
+	struct existing *mem_ex;        /* memberships of directory groups, as loaded */
+	size_t nmem_ex;
+	struct isms_smap mem;           /* key -> struct existing, loaded and inserted */
 	struct stored_entry *stored;
 	size_t nstored;
 	struct isms_smap stored_uuid;
 	struct isms_smap snap_uuid;     /* uuid -> entry, both kinds */
 
+	/* Per snapshot entry, indexed as entries arrive (nacc, ngrp of them so far). */
+	size_t nacc, capacc, ngrp, capgrp;
 	char **acc_dnkey, **grp_dnkey;  /* normalized DNs of the snapshot */
 	struct isms_smap acc_dn, acc_name, grp_dn; /* -> index + 1 (as pointer-sized integer) */
 	char **acc_json, **grp_json;    /* stored form of each snapshot entry */
 	bool *acc_dirty;                /* entry new or changed since the stored snapshot */
+	bool *acc_mgr_later;            /* written before its manager's entry had arrived */
 	struct isms_smap changed_dn;    /* DN keys of account entries added, changed or gone */
 	int64_t *acc_id, *grp_id;       /* registry ids (0: not written) */
 	long long active_before;        /* directory accounts not departed/revoked before */
+
+	/* No account in the registry came from the directory (a first sync): an
+	 * account's row then depends on nothing a later entry brings but its
+	 * manager, so accounts are written as they arrive (see sync_apply_add). */
+	bool stream;
+	struct isms_sync_summary stream_sum; /* their changes, reported after the groups' */
 
 	/* Statements prepared once and rebound for every row (see SYNC_QUERY). */
 	struct { const char *sql; sqlite3_stmt *st; } kept[32];
@@ -90,11 +123,48 @@ void sync_kept_free(struct apply *a);
 #define SMAP_IDX(p) ((size_t)(uintptr_t)(p))
 #define IDX_SMAP(i) ((void *)(uintptr_t)(i))
 
-/* sync_load.c: load the registry and the stored snapshot, index the new one. */
+/* sync_load.c: load the registry and the stored snapshot; index the new
+ * snapshot entry by entry as it arrives, then what only the whole one tells. */
 int sync_load(struct apply *a);
+int sync_index_account(struct apply *a, size_t i);
+int sync_index_group(struct apply *a, size_t i);
+int sync_index_finish(struct apply *a);
 void sync_load_free(struct apply *a);
+/* Append a person (fields copied) and index it. NULL when out of memory. */
+struct reg_person *sync_person_add(struct apply *a, int64_t id, const char *employee_no, const char *uuid);
+/* The person with this employee number, from memory or the registry; NULL
+ * when there is none (*ret_r 0) or on error (*ret_r negative, err set). */
+struct reg_person *sync_person_find(struct apply *a, const char *employee_no, int *ret_r);
+/* Does a person already have this entryUUID? 0 or negative with err set. */
+int sync_person_uuid_taken(struct apply *a, const char *uuid, bool *ret);
+/* Replace a text field of a loaded person with a copy of v: 0 or -ENOMEM. */
+int sync_person_set(char **field, const char *v);
 
+/* sync_read.c: read the directory. A full paged read into snap; a content
+ * sync (cookies: the stored JSON or NULL; -ESTALE/-EOPNOTSUPP/-EBADMSG/-E2BIG
+ * tell the caller to read otherwise); a full read applied as it arrives,
+ * inside the caller's transaction. */
+int sync_read_full(LDAP *ld, const struct isms_conf *conf, const struct isms_sync_opts *opts,
+		   struct isms_snapshot *snap, long long *skipped, struct isms_err *err);
+int sync_read_incremental(LDAP *ld, struct isms_ctx *ctx, const struct isms_sync_opts *opts,
+			  const char *cookies, struct isms_snapshot *snap, char **ret_cookies,
+			  long long *skipped, struct isms_err *err);
+int sync_read_and_apply(struct isms_ctx *ctx, LDAP *ld, const struct isms_sync_opts *opts,
+			struct isms_snapshot *snap, struct isms_sync_summary *sum, struct isms_err *err);
+
+/* sync_apply.c: one apply, fed entry by entry (the read may still be running). */
+void sync_apply_init(struct apply *a, struct isms_ctx *ctx, LDAP *ld, const struct isms_snapshot *snap,
+		     const struct isms_sync_opts *opts, struct isms_sync_summary *sum, struct isms_err *err);
+int sync_apply_add(struct apply *a, enum isms_ldap_kind kind, size_t i);
+int sync_apply_finish(struct apply *a);
+void sync_apply_free(struct apply *a);
+
+/* sync_members.c */
+int sync_members_load(struct apply *a);
+void sync_members_free(struct apply *a);
 int sync_apply_members(struct apply *a);
-int sync_apply_entries(struct apply *a);
+/* The stored snapshot: the row of one new or changed entry; the rows of entries gone. */
+int sync_apply_entry(struct apply *a, enum isms_ldap_kind kind, size_t i);
+int sync_apply_entries_gone(struct apply *a);
 
 #endif

@@ -15,6 +15,59 @@ static int oom(struct apply *a)
 	return isms_err_set(a->err, -ENOMEM, "out of memory");
 }
 
+static void person_free(struct reg_person *p)
+{
+	if (!p)
+		return;
+	free(p->employee_no);
+	free(p->uuid);
+	free(p->name);
+	free(p->email);
+	free(p->manager_no);
+	free(p->department);
+	free(p->title);
+	free(p->source);
+	free(p);
+}
+
+int sync_person_set(char **field, const char *v)
+{
+	char *c = v ? strdup(v) : NULL;
+
+	if (v && !c)
+		return -ENOMEM;
+	free(*field);
+	*field = c;
+	return 0;
+}
+
+struct reg_person *sync_person_add(struct apply *a, int64_t id, const char *employee_no, const char *uuid)
+{
+	struct reg_person *p;
+
+	if (a->nrpeople == a->caprpeople) {
+		size_t cap = a->caprpeople ? a->caprpeople * 2 : 256;
+		struct reg_person **pp = realloc(a->rpeople, cap * sizeof(*pp));
+
+		if (!pp)
+			return NULL;
+		a->rpeople = pp;
+		a->caprpeople = cap;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->id = id;
+	if (sync_person_set(&p->employee_no, employee_no) < 0 || sync_person_set(&p->uuid, uuid) < 0 ||
+	    isms_smap_put(&a->rpeople_no, p->employee_no, p) < 0 ||
+	    (p->uuid && isms_smap_put(&a->rpeople_uuid, p->uuid, p) < 0)) {
+		person_free(p);
+		return NULL;
+	}
+	a->rpeople[a->nrpeople++] = p;
+	return p;
+}
+
 void sync_load_free(struct apply *a)
 {
 	for (size_t i = 0; i < a->nracc; i++) {
@@ -30,6 +83,9 @@ void sync_load_free(struct apply *a)
 		free(a->rgrp[i].dn);
 	}
 	free(a->rgrp);
+	for (size_t i = 0; i < a->nrpeople; i++)
+		person_free(a->rpeople[i]);
+	free(a->rpeople);
 	for (size_t i = 0; i < a->nstored; i++) {
 		free(a->stored[i].uuid);
 		free(a->stored[i].dn);
@@ -37,25 +93,29 @@ void sync_load_free(struct apply *a)
 		free(a->stored[i].kind);
 	}
 	free(a->stored);
-	for (size_t i = 0; i < a->snap->naccounts; i++) {
-		free(a->acc_dnkey ? a->acc_dnkey[i] : NULL);
-		free(a->acc_json ? a->acc_json[i] : NULL);
+	for (size_t i = 0; i < a->nacc; i++) {
+		free(a->acc_dnkey[i]);
+		free(a->acc_json[i]);
 	}
-	for (size_t i = 0; i < a->snap->ngroups; i++) {
-		free(a->grp_dnkey ? a->grp_dnkey[i] : NULL);
-		free(a->grp_json ? a->grp_json[i] : NULL);
+	for (size_t i = 0; i < a->ngrp; i++) {
+		free(a->grp_dnkey[i]);
+		free(a->grp_json[i]);
 	}
 	free(a->acc_dnkey);
 	free(a->acc_json);
 	free(a->grp_dnkey);
 	free(a->grp_json);
 	free(a->acc_dirty);
+	free(a->acc_mgr_later);
 	free(a->acc_id);
 	free(a->grp_id);
 	isms_smap_free(&a->racc_uuid);
 	isms_smap_free(&a->racc_name);
 	isms_smap_free(&a->rgrp_uuid);
 	isms_smap_free(&a->rgrp_name);
+	sync_members_free(a);
+	isms_smap_free(&a->rpeople_no);
+	isms_smap_free(&a->rpeople_uuid);
 	isms_smap_free(&a->stored_uuid);
 	isms_smap_free(&a->snap_uuid);
 	isms_smap_free(&a->acc_dn);
@@ -190,50 +250,80 @@ static int load_registry(struct apply *a)
 	return 0;
 }
 
-/* Index the snapshot; find which account entries changed since the stored one. */
-static int index_snapshot(struct apply *a)
+/* Grow *arrp, holding n elements of size sz, to cap elements (the new ones zeroed). */
+static int grow(void *arrp, size_t sz, size_t n, size_t cap)
 {
-	const struct isms_snapshot *s = a->snap;
-	size_t na = s->naccounts, ng = s->ngroups;
+	void **arr = arrp;
+	char *na = realloc(*arr, cap * sz);
 
-	a->acc_dnkey = calloc(na + 1, sizeof(char *));
-	a->acc_json = calloc(na + 1, sizeof(char *));
-	a->acc_dirty = calloc(na + 1, sizeof(bool));
-	a->acc_id = calloc(na + 1, sizeof(int64_t));
-	a->grp_dnkey = calloc(ng + 1, sizeof(char *));
-	a->grp_json = calloc(ng + 1, sizeof(char *));
-	a->grp_id = calloc(ng + 1, sizeof(int64_t));
-	if (!a->acc_dnkey || !a->acc_json || !a->acc_dirty || !a->acc_id || !a->grp_dnkey ||
-	    !a->grp_json || !a->grp_id)
+	if (!na)
+		return -ENOMEM;
+	memset(na + n * sz, 0, (cap - n) * sz);
+	*arr = na;
+	return 0;
+}
+
+/* Index account entry i (the next one): its DN key, stored form, and whether it
+ * changed since the stored snapshot. */
+int sync_index_account(struct apply *a, size_t i)
+{
+	struct isms_ldap_entry *e = a->snap->accounts[i];
+	struct stored_entry *se = isms_smap_get(&a->stored_uuid, e->uuid);
+
+	if (i >= a->capacc) {
+		size_t cap = a->capacc ? a->capacc * 2 : 1024;
+
+		if (grow(&a->acc_dnkey, sizeof(char *), a->nacc, cap) < 0 ||
+		    grow(&a->acc_json, sizeof(char *), a->nacc, cap) < 0 ||
+		    grow(&a->acc_dirty, sizeof(bool), a->nacc, cap) < 0 ||
+		    grow(&a->acc_mgr_later, sizeof(bool), a->nacc, cap) < 0 ||
+		    grow(&a->acc_id, sizeof(int64_t), a->nacc, cap) < 0)
+			return oom(a);
+		a->capacc = cap;
+	}
+	a->nacc = i + 1;
+	a->acc_dnkey[i] = isms_ldap_dn_key(e->dn);
+	a->acc_json[i] = isms_ldap_entry_to_json(e);
+	if (!a->acc_dnkey[i] || !a->acc_json[i])
 		return oom(a);
-	for (size_t i = 0; i < na; i++) {
-		struct isms_ldap_entry *e = s->accounts[i];
-		struct stored_entry *se = isms_smap_get(&a->stored_uuid, e->uuid);
+	a->acc_dirty[i] = !se || strcmp(se->data, a->acc_json[i]) != 0 || strcmp(se->dn, e->dn) != 0;
+	if (isms_smap_put(&a->acc_dn, a->acc_dnkey[i], IDX_SMAP(i + 1)) < 0 ||
+	    isms_smap_put(&a->acc_name, e->name, IDX_SMAP(i + 1)) < 0 ||
+	    isms_smap_put(&a->snap_uuid, e->uuid, e) < 0)
+		return oom(a);
+	if (a->acc_dirty[i] && isms_smap_put(&a->changed_dn, a->acc_dnkey[i], IDX_SMAP(1)) < 0)
+		return oom(a);
+	return 0;
+}
 
-		a->acc_dnkey[i] = isms_ldap_dn_key(e->dn);
-		a->acc_json[i] = isms_ldap_entry_to_json(e);
-		if (!a->acc_dnkey[i] || !a->acc_json[i])
-			return oom(a);
-		a->acc_dirty[i] = !se || strcmp(se->data, a->acc_json[i]) != 0 || strcmp(se->dn, e->dn) != 0;
-		if (isms_smap_put(&a->acc_dn, a->acc_dnkey[i], IDX_SMAP(i + 1)) < 0 ||
-		    isms_smap_put(&a->acc_name, e->name, IDX_SMAP(i + 1)) < 0 ||
-		    isms_smap_put(&a->snap_uuid, e->uuid, e) < 0)
-			return oom(a);
-		if (a->acc_dirty[i] && isms_smap_put(&a->changed_dn, a->acc_dnkey[i], IDX_SMAP(1)) < 0)
-			return oom(a);
-	}
-	for (size_t i = 0; i < ng; i++) {
-		struct isms_ldap_entry *e = s->groups[i];
+int sync_index_group(struct apply *a, size_t i)
+{
+	struct isms_ldap_entry *e = a->snap->groups[i];
 
-		a->grp_dnkey[i] = isms_ldap_dn_key(e->dn);
-		a->grp_json[i] = isms_ldap_entry_to_json(e);
-		if (!a->grp_dnkey[i] || !a->grp_json[i])
+	if (i >= a->capgrp) {
+		size_t cap = a->capgrp ? a->capgrp * 2 : 256;
+
+		if (grow(&a->grp_dnkey, sizeof(char *), a->ngrp, cap) < 0 ||
+		    grow(&a->grp_json, sizeof(char *), a->ngrp, cap) < 0 ||
+		    grow(&a->grp_id, sizeof(int64_t), a->ngrp, cap) < 0)
 			return oom(a);
-		if (isms_smap_put(&a->grp_dn, a->grp_dnkey[i], IDX_SMAP(i + 1)) < 0 ||
-		    isms_smap_put(&a->snap_uuid, e->uuid, e) < 0)
-			return oom(a);
+		a->capgrp = cap;
 	}
-	/* Accounts gone from the directory change their reports' manager too. */
+	a->ngrp = i + 1;
+	a->grp_dnkey[i] = isms_ldap_dn_key(e->dn);
+	a->grp_json[i] = isms_ldap_entry_to_json(e);
+	if (!a->grp_dnkey[i] || !a->grp_json[i])
+		return oom(a);
+	if (isms_smap_put(&a->grp_dn, a->grp_dnkey[i], IDX_SMAP(i + 1)) < 0 ||
+	    isms_smap_put(&a->snap_uuid, e->uuid, e) < 0)
+		return oom(a);
+	return 0;
+}
+
+/* Once the whole snapshot is indexed: accounts gone from the directory change
+ * their reports' manager too. */
+int sync_index_finish(struct apply *a)
+{
 	for (size_t i = 0; i < a->nstored; i++) {
 		struct stored_entry *se = &a->stored[i];
 		char *key;
@@ -283,9 +373,83 @@ void sync_kept_free(struct apply *a)
 	a->nkept = 0;
 }
 
+#define PERSON_COLUMNS "id, employee_no, source_uuid, name, email, manager_no, department, title, source"
+
+/* Add the people a query over PERSON_COLUMNS returns. */
+static int people_read(struct apply *a, sqlite3_stmt *st)
+{
+	int r;
+
+	while ((r = isms_db_step(st, a->err)) == 1) {
+		struct reg_person *p = sync_person_add(a, sqlite3_column_int64(st, 0),
+						       (const char *)sqlite3_column_text(st, 1),
+						       (const char *)sqlite3_column_text(st, 2));
+
+		if (!p || sync_person_set(&p->name, (const char *)sqlite3_column_text(st, 3)) < 0 ||
+		    sync_person_set(&p->email, (const char *)sqlite3_column_text(st, 4)) < 0 ||
+		    sync_person_set(&p->manager_no, (const char *)sqlite3_column_text(st, 5)) < 0 ||
+		    sync_person_set(&p->department, (const char *)sqlite3_column_text(st, 6)) < 0 ||
+		    sync_person_set(&p->title, (const char *)sqlite3_column_text(st, 7)) < 0 ||
+		    sync_person_set(&p->source, (const char *)sqlite3_column_text(st, 8)) < 0)
+			return oom(a);
+	}
+	return r;
+}
+
+struct reg_person *sync_person_find(struct apply *a, const char *employee_no, int *ret_r)
+{
+	struct reg_person *p = isms_smap_get(&a->rpeople_no, employee_no);
+	sqlite3_stmt *st;
+
+	*ret_r = 0;
+	if (p || a->people_all)
+		return p;
+	st = SYNC_QUERY(a, "SELECT " PERSON_COLUMNS " FROM people WHERE employee_no = ?", "S", employee_no);
+	*ret_r = st ? people_read(a, st) : a->err->code;
+	if (st)
+		(void)sqlite3_reset(st);
+	return *ret_r < 0 ? NULL : isms_smap_get(&a->rpeople_no, employee_no);
+}
+
+int sync_person_uuid_taken(struct apply *a, const char *uuid, bool *ret)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	*ret = isms_smap_get(&a->rpeople_uuid, uuid) != NULL;
+	if (*ret || a->people_all)
+		return 0;
+	st = SYNC_QUERY(a, "SELECT 1 FROM people WHERE source_uuid = ?", "S", uuid);
+	if (!st)
+		return a->err->code;
+	r = isms_db_step(st, a->err);
+	(void)sqlite3_reset(st);
+	*ret = r == 1;
+	return r < 0 ? r : 0;
+}
+
 int sync_load(struct apply *a)
 {
+	sqlite3_stmt *st;
 	int r = load_registry(a);
 
-	return r < 0 ? r : index_snapshot(a);
+	if (r == 0)
+		r = sync_members_load(a);
+	if (r < 0)
+		return r;
+	a->stream = true;
+	for (size_t i = 0; i < a->nracc && a->stream; i++)
+		a->stream = a->racc[i].uuid == NULL;
+	if (!a->stream)
+		return 0;
+	/* A first sync writes every person: read them all now (few or none) rather
+	 * than look each one up. Otherwise most are unchanged, and the few written
+	 * are looked up one by one (sync_person_find). */
+	st = isms_db_query(a->ctx->reg, a->err, "SELECT " PERSON_COLUMNS " FROM people", NULL);
+	if (!st)
+		return a->err->code;
+	r = people_read(a, st);
+	sqlite3_finalize(st);
+	a->people_all = r == 0;
+	return r < 0 ? r : 0;
 }

@@ -19,13 +19,6 @@ struct direct {
 	size_t nchild, capchild;
 };
 
-struct existing {
-	int64_t id;             /* -1: inserted by this run */
-	char *key;              /* "account:group:via" */
-	char *path, *attr;
-	bool seen;
-};
-
 static int direct_add_acc(struct direct *d, size_t idx, const char *attr)
 {
 	for (size_t k = 0; k < d->nacc; k++)
@@ -146,6 +139,8 @@ static int existing_load(struct apply *a, struct isms_smap *m, struct existing *
 		x = &ex[n++];
 		memset(x, 0, sizeof(*x));
 		x->id = sqlite3_column_int64(st, 0);
+		x->group_id = sqlite3_column_int64(st, 2);
+		x->via_id = sqlite3_column_int64(st, 3);
 		x->path = isms_db_col_strdup(st, 4);
 		x->attr = isms_db_col_strdup(st, 5);
 		if (asprintf(&x->key, "%lld:%lld:%lld", (long long)sqlite3_column_int64(st, 1),
@@ -161,6 +156,7 @@ static int existing_load(struct apply *a, struct isms_smap *m, struct existing *
 		if (isms_smap_put(m, ex[i].key, &ex[i]) < 0)
 			r = -ENOMEM;
 	if (r < 0) {
+		isms_smap_free(m);
 		for (size_t i = 0; i < n; i++)
 			existing_free(&ex[i]);
 		free(ex);
@@ -193,11 +189,11 @@ static int membership_put(struct apply *a, struct isms_smap *m, int64_t acc, int
 		if (same_text(x->path, path) && same_text(x->attr, attr))
 			return 0;
 		return SYNC_EXEC(a, "UPDATE memberships SET path = ?, attr = ? WHERE id = ?",
-				    "ssi", path, attr, x->id);
+				    "SSi", path, attr, x->id);
 	}
 	(void)snprintf(vb, sizeof(vb), "%" PRId64, via);
 	r = SYNC_EXEC(a, "INSERT INTO memberships (account_id, group_id, via_id, path, source, attr)"
-			 " VALUES (?, ?, ?, ?, 'ldap', ?)", "iisss", acc, grp, via ? vb : NULL, path, attr);
+			 " VALUES (?, ?, ?, ?, 'ldap', ?)", "iiSSS", acc, grp, via ? vb : NULL, path, attr);
 	if (r < 0)
 		return r;
 	/* Remember it, so a second route to the same grant is not inserted twice. */
@@ -319,13 +315,49 @@ static int nesting_apply(struct apply *a, struct direct *dir)
 	return r < 0 ? r : 0;
 }
 
+/* The directory's memberships in the registry: read with the registry (while
+ * the directory is still being read), compared once the snapshot is whole. */
+int sync_members_load(struct apply *a)
+{
+	return existing_load(a, &a->mem, &a->mem_ex, &a->nmem_ex);
+}
+
+void sync_members_free(struct apply *a)
+{
+	/* Rows inserted during this run were allocated one by one (id -1). */
+	for (size_t i = 0; i < a->mem.cap; i++) {
+		struct existing *x = a->mem.vals[i];
+
+		if (a->mem.keys[i] && x && x->id == -1) {
+			existing_free(x);
+			free(x);
+		}
+	}
+	for (size_t i = 0; i < a->nmem_ex; i++)
+		existing_free(&a->mem_ex[i]);
+	free(a->mem_ex);
+	a->mem_ex = NULL;
+	a->nmem_ex = 0;
+	isms_smap_free(&a->mem);
+}
+
+/* Was group id removed by this sync? Memberships were loaded before. */
+static bool group_removed(const struct apply *a, int64_t id)
+{
+	if (!a->sum->groups_removed)
+		return false;
+	for (size_t i = 0; id && i < a->nrgrp; i++)
+		if (a->rgrp[i].id == id)
+			return a->rgrp[i].removed;
+	return false;
+}
+
 int sync_apply_members(struct apply *a)
 {
-	size_t ng = a->snap->ngroups, nex = 0;
+	size_t ng = a->snap->ngroups;
 	struct direct *dir = calloc(ng + 1, sizeof(*dir));
 	unsigned *mark = calloc(ng + 1, sizeof(*mark));
-	struct existing *ex = NULL;
-	struct isms_smap m = { 0 };
+	struct existing *ex = a->mem_ex;
 	int r;
 
 	if (!dir || !mark) {
@@ -337,31 +369,17 @@ int sync_apply_members(struct apply *a)
 		r = isms_err_set(a->err, r, "out of memory");
 		goto done;
 	}
-	r = existing_load(a, &m, &ex, &nex);
 	for (size_t g = 0; g < ng && r == 0; g++)
-		r = group_expand(a, dir, g, &m, mark, (unsigned)g + 1);
-	for (size_t i = 0; i < nex && r == 0; i++) {
-		if (ex[i].seen)
-			continue;
+		r = group_expand(a, dir, g, &a->mem, mark, (unsigned)g + 1);
+	for (size_t i = 0; i < a->nmem_ex && r == 0; i++) {
+		if (ex[i].seen || group_removed(a, ex[i].group_id) || group_removed(a, ex[i].via_id))
+			continue;   /* still granted, or gone with its group (ON DELETE CASCADE) */
 		r = SYNC_EXEC(a, "DELETE FROM memberships WHERE id = ?", "i", ex[i].id);
 		a->sum->memberships_removed++;
 	}
 	if (r == 0)
 		r = nesting_apply(a, dir);
 done:
-	/* Rows inserted during this run were allocated one by one (id -1). */
-	for (size_t i = 0; i < m.cap; i++) {
-		struct existing *x = m.vals[i];
-
-		if (m.keys[i] && x && x->id == -1) {
-			existing_free(x);
-			free(x);
-		}
-	}
-	for (size_t i = 0; i < nex; i++)
-		existing_free(&ex[i]);
-	free(ex);
-	isms_smap_free(&m);
 	for (size_t g = 0; dir && g < ng; g++) {
 		free(dir[g].acc);
 		free(dir[g].attr);
@@ -372,29 +390,28 @@ done:
 	return r;
 }
 
-/* The stored snapshot: rows for new or changed entries, none for gone ones. */
-int sync_apply_entries(struct apply *a)
+/* The stored snapshot: a row for a new or changed entry... */
+int sync_apply_entry(struct apply *a, enum isms_ldap_kind kind, size_t i)
+{
+	struct isms_ldap_entry *e = kind == ISMS_LDAP_ACCOUNT ? a->snap->accounts[i] : a->snap->groups[i];
+	const char *json = kind == ISMS_LDAP_ACCOUNT ? a->acc_json[i] : a->grp_json[i];
+	struct stored_entry *se = isms_smap_get(&a->stored_uuid, e->uuid);
+
+	if (se && strcmp(se->data, json) == 0 && strcmp(se->dn, e->dn) == 0)
+		return 0;
+	return SYNC_EXEC(a, "INSERT OR REPLACE INTO ldap_entries (uuid, kind, dn, data) VALUES (?, ?, ?, ?)",
+			 "SSSS", e->uuid, kind == ISMS_LDAP_ACCOUNT ? "account" : "group", e->dn, json);
+}
+
+/* ...and none for a gone one. */
+int sync_apply_entries_gone(struct apply *a)
 {
 	int r = 0;
 
-	for (int k = 0; k < 2 && r == 0; k++) {
-		size_t n = k == 0 ? a->snap->naccounts : a->snap->ngroups;
-		struct isms_ldap_entry **es = k == 0 ? a->snap->accounts : a->snap->groups;
-		char **json = k == 0 ? a->acc_json : a->grp_json;
-
-		for (size_t i = 0; i < n && r == 0; i++) {
-			struct stored_entry *se = isms_smap_get(&a->stored_uuid, es[i]->uuid);
-
-			if (se && strcmp(se->data, json[i]) == 0 && strcmp(se->dn, es[i]->dn) == 0)
-				continue;
-			r = SYNC_EXEC(a, "INSERT OR REPLACE INTO ldap_entries (uuid, kind, dn, data) VALUES (?, ?, ?, ?)",
-					 "ssss", es[i]->uuid, k == 0 ? "account" : "group", es[i]->dn, json[i]);
-		}
-	}
 	for (size_t i = 0; i < a->nstored && r == 0; i++) {
 		if (isms_smap_get(&a->snap_uuid, a->stored[i].uuid))
 			continue;
-		r = SYNC_EXEC(a, "DELETE FROM ldap_entries WHERE uuid = ?", "s",
+		r = SYNC_EXEC(a, "DELETE FROM ldap_entries WHERE uuid = ?", "S",
 				 a->stored[i].uuid);
 	}
 	return r;

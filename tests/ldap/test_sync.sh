@@ -57,6 +57,65 @@ test_full_sync_maps_accounts_people_and_both_group_schemas() {
 	assert_eq "$(sql state "SELECT count(*) FROM audit_events WHERE event = 'sync' AND result = 'ok'")" 1
 }
 
+# A first sync writes accounts as they arrive: a manager whose entry the
+# server sends after their report's still becomes the report's manager.
+test_first_sync_resolves_a_manager_read_after_the_report() {
+	local ldif=$T_TMP/later.ldif
+	cp "$LDIF" "$ldif"
+	cat >> "$ldif" <<EOF
+
+dn: uid=gina,$PEOPLE
+objectClass: inetOrgPerson
+objectClass: posixAccount
+uid: gina
+cn: Gina Hall
+sn: Hall
+employeeNumber: E1007
+manager: uid=hank,$PEOPLE
+uidNumber: 10007
+gidNumber: 10007
+homeDirectory: /home/gina
+
+dn: uid=hank,$PEOPLE
+objectClass: inetOrgPerson
+objectClass: posixAccount
+uid: hank
+cn: Hank Ives
+sn: Ives
+employeeNumber: E1008
+uidNumber: 10008
+gidNumber: 10008
+homeDirectory: /home/hank
+EOF
+	ldap_setup "$ldif"
+	assert_exit 0 actl --json sync --full
+	assert_eq "$(json_field "$OUT" added)" 9
+	assert_eq "$(sql registry "SELECT manager_no FROM people WHERE employee_no = 'E1007'")" E1008
+	# a sync against the filled registry (accounts known, none streamed) finds nothing to change
+	assert_exit 0 actl --json sync --full
+	assert_eq "$(json_field "$OUT" changed)" 0
+	assert_eq "$(json_field "$OUT" added)" 0
+}
+
+# A group gone from the directory takes its memberships, and those inherited
+# through it, with its row: they are not counted again as removed memberships.
+test_removed_nested_group_takes_its_grants_with_it() {
+	ldap_setup
+	assert_exit 0 actl sync
+	assert_eq "$(sql registry "SELECT count(*) FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.name = 'alice'")" 4
+	sldap ldapmodify >/dev/null <<EOF
+dn: cn=ops,ou=groups,dc=example,dc=com
+changetype: modify
+delete: member
+member: cn=sre,ou=groups,dc=example,dc=com
+EOF
+	sldap ldapdelete "cn=sre,ou=groups,dc=example,dc=com"
+	assert_exit 0 actl --json sync --full
+	assert_eq "$(json_field "$OUT" groups_removed)" 1
+	assert_eq "$(json_field "$OUT" memberships_removed)" 0
+	assert_eq "$(sql registry "SELECT group_concat(g.name) FROM memberships m JOIN accounts a ON a.id = m.account_id JOIN groups g ON g.id = m.group_id WHERE a.name = 'alice'")" admins
+}
+
 test_mapping_is_configurable_and_unkeyable_entries_are_reported() {
 	ldap_setup
 	# log in with the employee number: the service and shared accounts have none
