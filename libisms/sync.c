@@ -67,7 +67,7 @@ static char *last_cookies(sqlite3 *reg, const char *uri)
 
 	if (st && isms_db_step(st, NULL) == 1)
 		c = isms_db_col_strdup(st, 0);
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	return c;
 }
 

@@ -404,7 +404,7 @@ static int account_depart(struct apply *a, struct reg_account *ra)
 			   " WHERE m.account_id = ? ORDER BY g.name", "i", ra->id);
 	while (st && (r = isms_db_step(st, a->err)) == 1)
 		fprintf(gf, "%s%s", ftell(gf) ? "," : "", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	fclose(gf);
 	if (!st || r < 0) {
 		free(groups);
@@ -413,7 +413,7 @@ static int account_depart(struct apply *a, struct reg_account *ra)
 	st = isms_db_query(a->ctx->reg, a->err, "SELECT employee_no FROM people WHERE id = ?", "i", ra->person_id);
 	if (st && isms_db_step(st, a->err) == 1)
 		emp = isms_db_col_strdup(st, 0);
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (asprintf(&detail, "groups=%s", groups ? groups : "") < 0)
 		detail = NULL;
 	free(groups);

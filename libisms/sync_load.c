@@ -160,7 +160,7 @@ static int load_registry(struct apply *a)
 			break;
 		}
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < a->nracc; i++) {
@@ -204,7 +204,7 @@ static int load_registry(struct apply *a)
 			break;
 		}
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < a->nrgrp; i++) {
@@ -241,7 +241,7 @@ static int load_registry(struct apply *a)
 			break;
 		}
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < a->nstored; i++)
@@ -369,7 +369,7 @@ int sync_run(struct apply *a, sqlite3_stmt *st)
 void sync_kept_free(struct apply *a)
 {
 	for (size_t i = 0; i < a->nkept; i++)
-		sqlite3_finalize(a->kept[i].st);
+		isms_db_done(a->kept[i].st);
 	a->nkept = 0;
 }
 
@@ -449,7 +449,7 @@ int sync_load(struct apply *a)
 	if (!st)
 		return a->err->code;
 	r = people_read(a, st);
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	a->people_all = r == 0;
 	return r < 0 ? r : 0;
 }

@@ -150,7 +150,7 @@ static int existing_load(struct apply *a, struct isms_smap *m, struct existing *
 			break;
 		}
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	/* The map points into the array: fill it once the array no longer moves. */
 	for (size_t i = 0; i < n && r == 0; i++)
 		if (isms_smap_put(m, ex[i].key, &ex[i]) < 0)
@@ -307,7 +307,7 @@ static int nesting_apply(struct apply *a, struct direct *dir)
 		if (!isms_smap_get(&want, key))
 			r = SYNC_EXEC(a, "DELETE FROM group_nesting WHERE parent_id = ? AND child_id = ?", "ii", p, c);
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	for (size_t i = 0; i < want.cap; i++)
 		free((char *)want.keys[i]);
 	isms_smap_free(&want);

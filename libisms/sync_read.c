@@ -176,7 +176,7 @@ static int load_stored(sqlite3 *reg, struct isms_snapshot *snap, struct isms_err
 			break;
 		}
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r == -EBADMSG)
 		return isms_err_set(err, r, "stored snapshot unreadable");
 	return r < 0 ? (err->code ? r : isms_err_set(err, r, "stored snapshot: %s", strerror(-r))) : 0;
