@@ -13,18 +13,22 @@
 #include "err.h"
 #include "recfile.h"
 
-/* asciicast v2 events, buffered and sealed chunk by chunk (cast.c). */
+struct castq;
+
+/* asciicast v2 events, buffered and sealed chunk by chunk (cast.c), by the
+ * writer thread once it runs (castq.c). */
 struct cast {
 	struct isms_rec_writer *w;
 	unsigned char *buf;
 	size_t len;
 	struct timespec t0;          /* start of the recording (monotonic) */
-	struct timespec pending_since;
+	long long pending_us;        /* time of the oldest event not yet sealed */
 	bool pending;
 	long long flush_ms;          /* [session] flush_interval */
 	unsigned char carry[2][4];   /* an incomplete UTF-8 sequence per stream (o, i) */
 	size_t carry_len[2];
 	struct isms_err err;
+	struct castq *q;             /* the writer thread's queue; NULL when not running */
 };
 
 /* pty.c: a wait status as a shell reports it (exit code, or 128 + signal). */
@@ -44,6 +48,23 @@ int cast_flush(struct cast *c, bool final);
 int cast_flush_due_ms(const struct cast *c);
 int cast_flush_if_due(struct cast *c);
 void cast_close(struct cast *c);
+/* Readable when the writer thread has failed (-1 when it does not run): for poll. */
+int cast_poll_fd(const struct cast *c);
+
+/* cast.c internals the writer thread uses. */
+long long cast_now_us(const struct cast *c);
+int cast_event(struct cast *c, char code, long long us, const unsigned char *data, size_t len);
+int cast_seal(struct cast *c, bool final);
+int cast_seal_due_ms(const struct cast *c);
+
+/* The writer thread (castq.c): events are queued by the relay loop and turned
+ * into asciicast, sealed and written by the thread, so the loop only reads and
+ * writes terminals. Start it after the shell is forked. A full queue makes the
+ * relay wait: output is never dropped. */
+int castq_start(struct cast *c);
+int castq_push(struct cast *c, char code, long long us, const void *data, size_t len);
+int castq_error(struct cast *c);   /* the thread's failure, 0 while it writes */
+int castq_stop(struct cast *c);    /* seal what is queued, end the thread; its error */
 
 struct rec {
 	struct isms_conf *conf;
