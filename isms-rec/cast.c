@@ -319,13 +319,25 @@ static int cast_submit(struct cast *c, char code, const void *data, size_t len)
 {
 	long long us = cast_now_us(c);
 
+	c->claimed = NULL;   /* room claimed and not used is given up: this goes there */
 	if (c->q)
 		return castq_push(c, code, us, data, len);
 	return cast_event(c, code, us, data, len);
 }
 
+unsigned char *cast_buffer(struct cast *c, size_t len)
+{
+	c->claimed = c->q ? castq_claim(c, len) : NULL;
+	c->claimed_len = c->claimed ? len : 0;
+	return c->claimed;
+}
+
 int cast_data(struct cast *c, char code, const void *data, size_t len)
 {
+	if (c->q && c->claimed && data == c->claimed && len <= c->claimed_len) {
+		c->claimed = NULL;   /* read in place: publish it, copy nothing */
+		return castq_commit(c, code, cast_now_us(c), len);
+	}
 	return cast_submit(c, code, data, len);
 }
 

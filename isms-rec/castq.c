@@ -184,11 +184,11 @@ int castq_start(struct cast *c)
 	return 0;
 }
 
-/* Append one record; waits while the ring is full (back-pressure, never a drop). */
-static int castq_put(struct castq *q, char code, long long us, const void *data, size_t len)
+/* Contiguous room at head for a record of len data bytes, waiting while the
+ * ring is full (back-pressure, never a drop); 0, or the thread's failure. */
+static int castq_room(struct castq *q, size_t len)
 {
-	struct qrec h = { .us = us, .len = (uint32_t)len, .code = code };
-	size_t need = ALIGN(sizeof(h) + len), pad;
+	size_t need = ALIGN(sizeof(struct qrec) + len), pad;
 
 	for (;;) {
 		pad = QCAP - q->head < need ? QCAP - q->head : 0;
@@ -211,8 +211,16 @@ static int castq_put(struct castq *q, char code, long long us, const void *data,
 		q->head = 0;
 		q->used += pad;
 	}
+	return 0;
+}
+
+/* Hand the record at head, its data already in place, to the thread. */
+static void castq_publish(struct castq *q, char code, long long us, size_t len)
+{
+	struct qrec h = { .us = us, .len = (uint32_t)len, .code = code };
+	size_t need = ALIGN(sizeof(h) + len);
+
 	memcpy(q->ring + q->head, &h, sizeof(h));
-	memcpy(q->ring + q->head + sizeof(h), data, len);
 	q->head += need;
 	if (q->head == QCAP)
 		q->head = 0;
@@ -223,7 +231,44 @@ static int castq_put(struct castq *q, char code, long long us, const void *data,
 		q->waiting = false;
 		pthread_cond_signal(&q->more);
 	}
+}
+
+static int castq_put(struct castq *q, char code, long long us, const void *data, size_t len)
+{
+	int r = castq_room(q, len);
+
+	if (r < 0)
+		return r;
+	memcpy(q->ring + q->head + sizeof(struct qrec), data, len);
+	castq_publish(q, code, us, len);
 	return 0;
+}
+
+unsigned char *castq_claim(struct cast *c, size_t len)
+{
+	struct castq *q = c->q;
+	unsigned char *p = NULL;
+
+	if (len > PIECE)
+		return NULL;
+	pthread_mutex_lock(&q->mu);
+	if (castq_room(q, len) == 0)
+		p = q->ring + q->head + sizeof(struct qrec);
+	pthread_mutex_unlock(&q->mu);
+	return p;
+}
+
+int castq_commit(struct cast *c, char code, long long us, size_t len)
+{
+	struct castq *q = c->q;
+	int r;
+
+	pthread_mutex_lock(&q->mu);
+	r = q->err;
+	if (r == 0)
+		castq_publish(q, code, us, len);
+	pthread_mutex_unlock(&q->mu);
+	return r;
 }
 
 int castq_push(struct cast *c, char code, long long us, const void *data, size_t len)

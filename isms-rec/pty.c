@@ -163,14 +163,18 @@ int rec_interactive(struct rec *r)
 		    rec_record_failed(r, STDOUT_FILENO, r->cast.err.msg) < 0)
 			break;
 		if (pf[0].revents) {
-			n = read_batch(master, buf, BUFSZ);
+			unsigned char *out = rec_record_buffer(r, BUFSZ);   /* read into the queue */
+
+			if (!out)
+				out = buf;
+			n = read_batch(master, out, BUFSZ);
 			if (n > 0) {
 				r->bytes_out += n;
 				/* Shown first, so the terminal works while this is sealed; events are
 				 * buffered up to flush_interval anyway, and a failure ends the session. */
-				if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+				if (write_all(STDOUT_FILENO, out, (size_t)n) < 0)
 					break;
-				if (rec_record(r, 'o', buf, (size_t)n) < 0)
+				if (rec_record(r, 'o', out, (size_t)n) < 0)
 					break;
 			} else if (n == 0 || errno != EINTR) {
 				break;   /* EIO: every holder of the terminal has closed it */

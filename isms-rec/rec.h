@@ -29,6 +29,8 @@ struct cast {
 	size_t carry_len[2];
 	struct isms_err err;
 	struct castq *q;             /* the writer thread's queue; NULL when not running */
+	unsigned char *claimed;      /* cast_buffer's room in the queue, not yet committed */
+	size_t claimed_len;
 };
 
 /* pty.c: a wait status as a shell reports it (exit code, or 128 + signal). */
@@ -40,6 +42,9 @@ int cast_header(struct cast *c, int width, int height, int64_t timestamp, const 
 		const char *title, const char *shell, const char *term);
 /* One event: code 'o' output, 'i' input (data: bytes as they passed). */
 int cast_data(struct cast *c, char code, const void *data, size_t len);
+/* Where to read the next up to len bytes of output: in the writer thread's queue
+ * when it runs (cast_data with that pointer then copies nothing), else NULL. */
+unsigned char *cast_buffer(struct cast *c, size_t len);
 int cast_resize(struct cast *c, int cols, int rows);
 int cast_marker(struct cast *c, const char *label);
 /* Seal what is buffered; final ends the recording. */
@@ -63,6 +68,10 @@ int cast_seal_due_ms(const struct cast *c);
  * relay wait: output is never dropped. */
 int castq_start(struct cast *c);
 int castq_push(struct cast *c, char code, long long us, const void *data, size_t len);
+/* Room in the queue itself for one read of up to len (<= 64 KiB) bytes, so that
+ * nothing is copied; NULL on failure. The thread sees it once committed. */
+unsigned char *castq_claim(struct cast *c, size_t len);
+int castq_commit(struct cast *c, char code, long long us, size_t len);
 int castq_error(struct cast *c);   /* the thread's failure, 0 while it writes */
 int castq_stop(struct cast *c);    /* seal what is queued, end the thread; its error */
 
@@ -105,6 +114,9 @@ const char *rec_title(const struct rec *r, char *buf, size_t len);
 /* Record an event into the recording; on failure apply on_record_error: returns
  * -1 when the session must end now, 0 to go on (recording stopped or fine). */
 int rec_record(struct rec *r, char code, const void *data, size_t len);
+/* Where to read up to len bytes that rec_record then takes without a copy;
+ * NULL: read into a buffer of your own. */
+unsigned char *rec_record_buffer(struct rec *r, size_t len);
 int rec_record_resize(struct rec *r, int cols, int rows);
 /* Tell the user (on fd) the recording failed; terminate or warn per config. */
 int rec_record_failed(struct rec *r, int fd, const char *why);
