@@ -73,7 +73,7 @@ int castq_push(struct cast *c, char code, long long us, const void *data, size_t
 unsigned char *castq_claim(struct cast *c, size_t len);
 int castq_commit(struct cast *c, char code, long long us, size_t len);
 int castq_error(struct cast *c);   /* the thread's failure, 0 while it writes */
-int castq_stop(struct cast *c);    /* seal what is queued, end the thread; its error */
+int castq_stop(struct cast *c);    /* format what is queued, end the thread; its error */
 
 struct rec {
 	struct isms_conf *conf;
