@@ -141,6 +141,20 @@ static void *castq_main(void *arg)
 	return NULL;
 }
 
+/* Accepts a queue built only in part (castq_start failing half way). */
+static void castq_free(struct castq *q)
+{
+	if (!q)
+		return;
+	pthread_cond_destroy(&q->more);
+	pthread_cond_destroy(&q->room);
+	pthread_mutex_destroy(&q->mu);
+	if (q->efd >= 0)
+		close(q->efd);
+	free(q->ring);
+	free(q);
+}
+
 int castq_start(struct cast *c)
 {
 	struct castq *q;
@@ -151,23 +165,20 @@ int castq_start(struct cast *c)
 	if (c->q)
 		return 0;
 	q = calloc(1, sizeof(*q));
-	if (!q || !(q->ring = malloc(QCAP))) {
-		free(q);
+	if (!q)
 		return isms_err_set(&c->err, -ENOMEM, "out of memory");
-	}
-	q->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (q->efd < 0) {
-		r = isms_err_set(&c->err, -errno, "cannot start the recording writer: %s", strerror(errno));
-		free(q->ring);
-		free(q);
-		return r;
-	}
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);   /* seal times are monotonic */
 	pthread_cond_init(&q->more, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&q->room, NULL);
+	q->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	q->ring = malloc(QCAP);
+	if (q->efd < 0 || !q->ring) {
+		castq_free(q);
+		return isms_err_set(&c->err, -ENOMEM, "cannot start the recording writer");
+	}
 	c->q = q;
 	/* Signals stay with the relay loop (its self-pipe), never this thread. */
 	sigfillset(&all);
@@ -176,9 +187,7 @@ int castq_start(struct cast *c)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r != 0) {
 		c->q = NULL;
-		close(q->efd);
-		free(q->ring);
-		free(q);
+		castq_free(q);
 		return isms_err_set(&c->err, -r, "cannot start the recording writer: %s", strerror(r));
 	}
 	return 0;
@@ -315,11 +324,6 @@ int castq_stop(struct cast *c)
 	pthread_join(q->thread, NULL);
 	r = q->err;
 	c->q = NULL;
-	pthread_cond_destroy(&q->more);
-	pthread_cond_destroy(&q->room);
-	pthread_mutex_destroy(&q->mu);
-	close(q->efd);
-	free(q->ring);
-	free(q);
+	castq_free(q);
 	return r;
 }
