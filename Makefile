@@ -139,7 +139,7 @@ $(B)/isms-rec $(B)/test/isms-rec: $(REC_OBJ) $(LIBA)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) -o $@ $(REC_OBJ) $(filter %clock.o %clock_test.o,$^) $(LIBA) $(LDFLAGS_BASE) \
-		$(call pc_libs,$(REC_PKGS)) -lutil
+		$(call pc_libs,$(REC_PKGS)) -lutil -pthread
 
 $(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBA) $(TCLOCK_OBJ)
 	@mkdir -p $(@D)

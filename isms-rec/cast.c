@@ -1,6 +1,9 @@
 /* asciicast v2 writer: events as JSON lines, buffered, sealed into the
- * encrypted recording at least every flush_interval and whenever the buffer fills. */
+ * encrypted recording at least every flush_interval and whenever the buffer fills.
+ * Once the writer thread runs (castq.c) events are queued to it; before that
+ * (the header, a refused session) they are written here directly. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +12,7 @@
 
 #include "rec.h"
 
-/* Seal well before the chunk limit so one more event always fits. */
+/* Seal once this much is buffered; an event is refused room only at the chunk limit. */
 #define FLUSH_AT     (256u * 1024)
 #define MAX_PIECE    (64u * 1024)     /* data bytes escaped per event line */
 #define WORST(n)     ((n) * 6 + 64)   /* every byte as \u00XX, plus the frame */
@@ -28,19 +31,22 @@ int cast_open(struct cast *c, struct isms_rec_writer *w, long long flush_seconds
 
 void cast_close(struct cast *c)
 {
+	(void)castq_stop(c);
 	free(c->buf);
 	c->buf = NULL;
 }
 
-static long long elapsed_us(const struct timespec *from)
+/* Microseconds since the recording started: an event's time. */
+long long cast_now_us(const struct cast *c)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - from->tv_sec) * 1000000LL + (now.tv_nsec - from->tv_nsec) / 1000;
+	return (now.tv_sec - c->t0.tv_sec) * 1000000LL + (now.tv_nsec - c->t0.tv_nsec) / 1000;
 }
 
-int cast_flush(struct cast *c, bool final)
+/* Seal what is buffered, in the thread that owns the buffer. */
+int cast_seal(struct cast *c, bool final)
 {
 	int r;
 
@@ -52,35 +58,53 @@ int cast_flush(struct cast *c, bool final)
 	return r;
 }
 
-int cast_flush_due_ms(const struct cast *c)
+int cast_flush(struct cast *c, bool final)
 {
-	long long left;
+	int r = castq_stop(c);   /* the writer thread formats all that is queued, then ends */
+
+	if (r < 0)
+		return r;
+	return cast_seal(c, final);
+}
+
+/* Due from the time of the oldest event waiting, not from when it was formatted. */
+int cast_seal_due_ms(const struct cast *c)
+{
+	long long left_us;
 
 	if (!c->pending)
 		return -1;
-	left = c->flush_ms - elapsed_us(&c->pending_since) / 1000;
-	return left < 0 ? 0 : (int)left;
+	left_us = c->flush_ms * 1000 - (cast_now_us(c) - c->pending_us);
+	return left_us <= 0 ? 0 : (int)((left_us + 999) / 1000);   /* never wake before it is due */
+}
+
+int cast_flush_due_ms(const struct cast *c)
+{
+	return c->q ? -1 : cast_seal_due_ms(c);   /* the writer thread keeps its own time */
 }
 
 int cast_flush_if_due(struct cast *c)
 {
-	if (c->pending && cast_flush_due_ms(c) == 0)
-		return cast_flush(c, false);
+	if (c->q)
+		return castq_error(c);
+	if (cast_seal_due_ms(c) == 0)
+		return cast_seal(c, false);
 	return 0;
 }
 
-/* Make room for `need` more bytes, sealing what is buffered when it fills. */
-static int reserve(struct cast *c, size_t need)
+/* Make room for `need` more bytes of an event at time us, sealing what is
+ * buffered when it fills. */
+static int reserve(struct cast *c, size_t need, long long us)
 {
-	if (c->len + need > FLUSH_AT && c->len) {
-		int r = cast_flush(c, false);
+	if (c->len + need > ISMS_REC_MAXCHUNK && c->len) {
+		int r = cast_seal(c, false);
 
 		if (r < 0)
 			return r;
 	}
 	if (!c->pending) {
 		c->pending = true;
-		clock_gettime(CLOCK_MONOTONIC, &c->pending_since);
+		c->pending_us = us;
 	}
 	return 0;
 }
@@ -91,10 +115,8 @@ static void put(struct cast *c, const char *s, size_t n)
 	c->len += n;
 }
 
-static void put_time_code(struct cast *c, char code)
+static void put_time_code(struct cast *c, char code, long long us)
 {
-	long long us = elapsed_us(&c->t0);
-
 	c->len += (size_t)snprintf((char *)c->buf + c->len, 48, "[%lld.%06lld, \"%c\", \"", us / 1000000,
 				   us % 1000000, code);
 }
@@ -137,6 +159,19 @@ static const bool plain[256] = {
 	[0x20 ... 0x21] = true, [0x23 ... 0x5b] = true, [0x5d ... 0x7f] = true,   /* not " or \\ */
 };
 
+/* Whether all 8 bytes of v are plain: none below 0x20, none '"' or '\\', none
+ * 0x80 or above (word-at-a-time tests; a false "no" only takes the slow path). */
+static inline bool word_plain(uint64_t v)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	uint64_t ctl = (v - ones * 0x20) & ~v;
+	uint64_t quote = v ^ (ones * '"'), bslash = v ^ (ones * '\\');
+
+	quote = (quote - ones) & ~quote;
+	bslash = (bslash - ones) & ~bslash;
+	return !((ctl | quote | bslash | v) & high);
+}
+
 static void put_escaped(struct cast *c, int stream, const unsigned char *d, size_t n)
 {
 	static const char hexd[] = "0123456789abcdef";
@@ -148,7 +183,16 @@ static void put_escaped(struct cast *c, int stream, const unsigned char *d, size
 		size_t run = i;
 		int l;
 
-		/* Most terminal output is printable ASCII: copy it in runs. */
+		/* Most terminal output is printable ASCII: copy it in runs, found a word
+		 * at a time. */
+		while (run + 8 <= n) {
+			uint64_t v;
+
+			memcpy(&v, d + run, 8);
+			if (!word_plain(v))
+				break;
+			run += 8;
+		}
 		while (run < n && plain[d[run]])
 			run++;
 		if (run > i) {
@@ -193,9 +237,8 @@ static void put_escaped(struct cast *c, int stream, const unsigned char *d, size
 	c->len = (size_t)((unsigned char *)o - c->buf);
 }
 
-int cast_data(struct cast *c, char code, const void *data, size_t len)
+static int event_data(struct cast *c, char code, long long us, const unsigned char *d, size_t len)
 {
-	const unsigned char *d = data;
 	int stream = code == 'i';
 	int r;
 
@@ -203,16 +246,19 @@ int cast_data(struct cast *c, char code, const void *data, size_t len)
 		unsigned char joined[MAX_PIECE + 4];
 		size_t piece = len > MAX_PIECE ? MAX_PIECE : len, jl;
 
-		r = reserve(c, WORST(piece + 4));
+		r = reserve(c, WORST(piece + 4), us);
 		if (r < 0)
 			return r;
+		put_time_code(c, code, us);
 		jl = c->carry_len[stream];
-		memcpy(joined, c->carry[stream], jl);
-		memcpy(joined + jl, d, piece);
-		jl += piece;
-		c->carry_len[stream] = 0;
-		put_time_code(c, code);
-		put_escaped(c, stream, joined, jl);
+		if (jl) {   /* rare: a character split across two reads */
+			memcpy(joined, c->carry[stream], jl);
+			memcpy(joined + jl, d, piece);
+			c->carry_len[stream] = 0;
+			put_escaped(c, stream, joined, jl + piece);
+		} else {
+			put_escaped(c, stream, d, piece);
+		}
 		put(c, "\"]\n", 3);
 		d += piece;
 		len -= piece;
@@ -220,33 +266,93 @@ int cast_data(struct cast *c, char code, const void *data, size_t len)
 	return 0;
 }
 
-int cast_resize(struct cast *c, int cols, int rows)
+/* data is "COLSxROWS": nothing to escape. */
+static int event_resize(struct cast *c, long long us, const unsigned char *data, size_t len)
 {
-	char s[32];
-	int r = reserve(c, 96);
+	int r = reserve(c, len + 64, us);
 
 	if (r < 0)
 		return r;
-	put_time_code(c, 'r');
-	put(c, s, (size_t)snprintf(s, sizeof(s), "%dx%d\"]\n", cols, rows));
+	put_time_code(c, 'r', us);
+	put(c, (const char *)data, len);
+	put(c, "\"]\n", 3);
 	return 0;
+}
+
+static int event_marker(struct cast *c, long long us, const unsigned char *label, size_t n)
+{
+	int r = reserve(c, WORST(n), us);
+
+	if (r < 0)
+		return r;
+	put_time_code(c, 'm', us);
+	put_escaped(c, 0, label, n);
+	c->carry_len[0] = 0;
+	put(c, "\"]\n", 3);
+	return 0;
+}
+
+/* Format one event into the buffer: where the writer thread (or, before it
+ * runs, the caller) turns what the relay saw into asciicast. */
+int cast_event(struct cast *c, char code, long long us, const unsigned char *data, size_t len)
+{
+	int r;
+
+	switch (code) {
+	case 'r':
+		r = event_resize(c, us, data, len);
+		break;
+	case 'm':
+		r = event_marker(c, us, data, len);
+		break;
+	default:
+		r = event_data(c, code, us, data, len);
+		break;
+	}
+	if (r == 0 && c->len >= FLUSH_AT)
+		r = cast_seal(c, false);
+	return r;
+}
+
+/* Stamp the event now, then queue it to the writer thread or format it here. */
+static int cast_submit(struct cast *c, char code, const void *data, size_t len)
+{
+	long long us = cast_now_us(c);
+
+	c->claimed = NULL;   /* room claimed and not used is given up: this goes there */
+	if (c->q)
+		return castq_push(c, code, us, data, len);
+	return cast_event(c, code, us, data, len);
+}
+
+unsigned char *cast_buffer(struct cast *c, size_t len)
+{
+	c->claimed = c->q ? castq_claim(c, len) : NULL;
+	c->claimed_len = c->claimed ? len : 0;
+	return c->claimed;
+}
+
+int cast_data(struct cast *c, char code, const void *data, size_t len)
+{
+	if (c->q && c->claimed && data == c->claimed && len <= c->claimed_len) {
+		c->claimed = NULL;   /* read in place: publish it, copy nothing */
+		return castq_commit(c, code, cast_now_us(c), len);
+	}
+	return cast_submit(c, code, data, len);
+}
+
+int cast_resize(struct cast *c, int cols, int rows)
+{
+	char s[32];
+
+	return cast_submit(c, 'r', s, (size_t)snprintf(s, sizeof(s), "%dx%d", cols, rows));
 }
 
 int cast_marker(struct cast *c, const char *label)
 {
 	size_t n = strlen(label);
-	int r;
 
-	if (n > MAX_PIECE)
-		n = MAX_PIECE;
-	r = reserve(c, WORST(n));
-	if (r < 0)
-		return r;
-	put_time_code(c, 'm');
-	put_escaped(c, 0, (const unsigned char *)label, n);
-	c->carry_len[0] = 0;
-	put(c, "\"]\n", 3);
-	return 0;
+	return cast_submit(c, 'm', label, n > MAX_PIECE ? MAX_PIECE : n);
 }
 
 int cast_header(struct cast *c, int width, int height, int64_t timestamp, const char *command,
@@ -268,7 +374,7 @@ int cast_header(struct cast *c, int width, int height, int64_t timestamp, const 
 		free(s);
 		return isms_err_set(&c->err, -EINVAL, "recording header too large");
 	}
-	r = reserve(c, strlen(s) + 1);
+	r = reserve(c, strlen(s) + 1, cast_now_us(c));
 	if (r == 0) {
 		put(c, s, strlen(s));
 		put(c, "\n", 1);

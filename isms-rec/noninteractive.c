@@ -83,6 +83,8 @@ int rec_noninteractive(struct rec *r)
 		rec_exec_shell(r);
 	}
 	r->child = pid;
+	if (full && r->recording)
+		(void)castq_start(&r->cast);   /* after the fork, as for a terminal (pty.c) */
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);
@@ -105,7 +107,7 @@ int rec_noninteractive(struct rec *r)
 	set_nonblock(err[0], &(int){ 0 });
 
 	while (!stop && !(child_done && relay_done(&rl[1]) && relay_done(&rl[2]))) {
-		struct pollfd pf[7];
+		struct pollfd pf[8];
 		int timeout = cast_flush_due_ms(&r->cast), sig;
 
 		for (int i = 0; i < 3; i++) {
@@ -116,7 +118,8 @@ int rec_noninteractive(struct rec *r)
 			pf[2 * i + 1] = (struct pollfd){ .fd = want_out ? rl[i].dst : -1, .events = POLLOUT };
 		}
 		pf[6] = (struct pollfd){ .fd = rec_signal_fd(), .events = POLLIN };
-		if (poll(pf, 7, timeout) < 0 && errno != EINTR)
+		pf[7] = (struct pollfd){ .fd = r->recording ? cast_poll_fd(&r->cast) : -1, .events = POLLIN };
+		if (poll(pf, 8, timeout) < 0 && errno != EINTR)
 			break;
 		if (r->recording && cast_flush_if_due(&r->cast) < 0 &&
 		    rec_record_failed(r, STDERR_FILENO, r->cast.err.msg) < 0)

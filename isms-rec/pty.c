@@ -40,8 +40,12 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* Read what the terminal has, up to len: several short pty reads batched into
- * one event and one write (master is non-blocking). */
+/* Below this a read drained the terminal: what was typed or echoed goes out
+ * now, without one more read to learn that nothing follows. */
+#define SHORT_READ 512
+
+/* Read what the terminal has, up to len: bulk output (pty reads of a few KiB
+ * each) batched into one event and one write (master is non-blocking). */
 static ssize_t read_batch(int fd, unsigned char *buf, size_t len)
 {
 	size_t got = 0;
@@ -51,6 +55,8 @@ static ssize_t read_batch(int fd, unsigned char *buf, size_t len)
 
 		if (n > 0) {
 			got += (size_t)n;
+			if (n < SHORT_READ)
+				break;
 			continue;
 		}
 		if (got > 0)
@@ -128,6 +134,10 @@ int rec_interactive(struct rec *r)
 	if (pid == 0)
 		rec_exec_shell(r);
 	r->child = pid;
+	/* After the fork: the shell's process never has a second thread. Without the
+	 * thread the loop formats and seals events itself, as before it started. */
+	if (r->recording)
+		(void)castq_start(&r->cast);
 	(void)fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
 	if (have_termios) {
 		raw = orig;
@@ -136,30 +146,35 @@ int rec_interactive(struct rec *r)
 	}
 
 	while (!ended) {
-		struct pollfd pf[3] = {
+		struct pollfd pf[4] = {
 			{ .fd = master, .events = POLLIN },
 			{ .fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN },
 			{ .fd = rec_signal_fd(), .events = POLLIN },
+			{ .fd = r->recording ? cast_poll_fd(&r->cast) : -1, .events = POLLIN },
 		};
 		int timeout = cast_flush_due_ms(&r->cast), sig;
 		ssize_t n;
 
 		if (child_done)
 			timeout = 0;   /* only drain what the shell left in the terminal */
-		if (poll(pf, 3, timeout) < 0 && errno != EINTR)
+		if (poll(pf, 4, timeout) < 0 && errno != EINTR)
 			break;
 		if (r->recording && cast_flush_if_due(&r->cast) < 0 &&
 		    rec_record_failed(r, STDOUT_FILENO, r->cast.err.msg) < 0)
 			break;
 		if (pf[0].revents) {
-			n = read_batch(master, buf, BUFSZ);
+			unsigned char *out = rec_record_buffer(r, BUFSZ);   /* read into the queue */
+
+			if (!out)
+				out = buf;
+			n = read_batch(master, out, BUFSZ);
 			if (n > 0) {
 				r->bytes_out += n;
 				/* Shown first, so the terminal works while this is sealed; events are
 				 * buffered up to flush_interval anyway, and a failure ends the session. */
-				if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+				if (write_all(STDOUT_FILENO, out, (size_t)n) < 0)
 					break;
-				if (rec_record(r, 'o', buf, (size_t)n) < 0)
+				if (rec_record(r, 'o', out, (size_t)n) < 0)
 					break;
 			} else if (n == 0 || errno != EINTR) {
 				break;   /* EIO: every holder of the terminal has closed it */

@@ -13,18 +13,24 @@
 #include "err.h"
 #include "recfile.h"
 
-/* asciicast v2 events, buffered and sealed chunk by chunk (cast.c). */
+struct castq;
+
+/* asciicast v2 events, buffered and sealed chunk by chunk (cast.c), by the
+ * writer thread once it runs (castq.c). */
 struct cast {
 	struct isms_rec_writer *w;
 	unsigned char *buf;
 	size_t len;
 	struct timespec t0;          /* start of the recording (monotonic) */
-	struct timespec pending_since;
+	long long pending_us;        /* time of the oldest event not yet sealed */
 	bool pending;
 	long long flush_ms;          /* [session] flush_interval */
 	unsigned char carry[2][4];   /* an incomplete UTF-8 sequence per stream (o, i) */
 	size_t carry_len[2];
 	struct isms_err err;
+	struct castq *q;             /* the writer thread's queue; NULL when not running */
+	unsigned char *claimed;      /* cast_buffer's room in the queue, not yet committed */
+	size_t claimed_len;
 };
 
 /* pty.c: a wait status as a shell reports it (exit code, or 128 + signal). */
@@ -36,6 +42,9 @@ int cast_header(struct cast *c, int width, int height, int64_t timestamp, const 
 		const char *title, const char *shell, const char *term);
 /* One event: code 'o' output, 'i' input (data: bytes as they passed). */
 int cast_data(struct cast *c, char code, const void *data, size_t len);
+/* Where to read the next up to len bytes of output: in the writer thread's queue
+ * when it runs (cast_data with that pointer then copies nothing), else NULL. */
+unsigned char *cast_buffer(struct cast *c, size_t len);
 int cast_resize(struct cast *c, int cols, int rows);
 int cast_marker(struct cast *c, const char *label);
 /* Seal what is buffered; final ends the recording. */
@@ -44,6 +53,27 @@ int cast_flush(struct cast *c, bool final);
 int cast_flush_due_ms(const struct cast *c);
 int cast_flush_if_due(struct cast *c);
 void cast_close(struct cast *c);
+/* Readable when the writer thread has failed (-1 when it does not run): for poll. */
+int cast_poll_fd(const struct cast *c);
+
+/* cast.c internals the writer thread uses. */
+long long cast_now_us(const struct cast *c);
+int cast_event(struct cast *c, char code, long long us, const unsigned char *data, size_t len);
+int cast_seal(struct cast *c, bool final);
+int cast_seal_due_ms(const struct cast *c);
+
+/* The writer thread (castq.c): events are queued by the relay loop and turned
+ * into asciicast, sealed and written by the thread, so the loop only reads and
+ * writes terminals. Start it after the shell is forked. A full queue makes the
+ * relay wait: output is never dropped. */
+int castq_start(struct cast *c);
+int castq_push(struct cast *c, char code, long long us, const void *data, size_t len);
+/* Room in the queue itself for one read of up to len (<= 64 KiB) bytes, so that
+ * nothing is copied; NULL on failure. The thread sees it once committed. */
+unsigned char *castq_claim(struct cast *c, size_t len);
+int castq_commit(struct cast *c, char code, long long us, size_t len);
+int castq_error(struct cast *c);   /* the thread's failure, 0 while it writes */
+int castq_stop(struct cast *c);    /* format what is queued, end the thread; its error */
 
 struct rec {
 	struct isms_conf *conf;
@@ -84,6 +114,9 @@ const char *rec_title(const struct rec *r, char *buf, size_t len);
 /* Record an event into the recording; on failure apply on_record_error: returns
  * -1 when the session must end now, 0 to go on (recording stopped or fine). */
 int rec_record(struct rec *r, char code, const void *data, size_t len);
+/* Where to read up to len bytes that rec_record then takes without a copy;
+ * NULL: read into a buffer of your own. */
+unsigned char *rec_record_buffer(struct rec *r, size_t len);
 int rec_record_resize(struct rec *r, int cols, int rows);
 /* Tell the user (on fd) the recording failed; terminate or warn per config. */
 int rec_record_failed(struct rec *r, int fd, const char *why);

@@ -274,6 +274,11 @@ int rec_record(struct rec *r, char code, const void *data, size_t len)
 	return 0;
 }
 
+unsigned char *rec_record_buffer(struct rec *r, size_t len)
+{
+	return r->recording ? cast_buffer(&r->cast, len) : NULL;
+}
+
 int rec_record_resize(struct rec *r, int cols, int rows)
 {
 	if (!r->recording)

@@ -20,6 +20,9 @@
 #define ABYTES     crypto_secretstream_xchacha20poly1305_ABYTES
 #define FRAMEHDR   5
 #define ADLEN      (ISMS_REC_IDBYTES + 8)
+/* Start writing back every this much, so that closing a long recording does not
+ * wait for all of it to reach the disk at once. */
+#define WRITEBACK  (8u << 20)
 
 struct isms_rec_writer {
 	int fd;
@@ -28,6 +31,7 @@ struct isms_rec_writer {
 	unsigned char link[ISMS_REC_HASHBYTES];
 	uint64_t seq;
 	uint64_t bytes;
+	uint64_t written_back;  /* file offset up to which writeback was started */
 	bool closed;
 	unsigned char *frame;   /* FRAMEHDR + MAXCHUNK + ABYTES + link */
 };
@@ -161,6 +165,12 @@ int isms_rec_writer_chunk(struct isms_rec_writer *w, const void *data, size_t le
 	}
 	w->seq++;
 	w->bytes += total;
+	if (w->bytes - w->written_back >= WRITEBACK) {
+		/* Asynchronous; a file system without it loses only the head start. */
+		(void)sync_file_range(w->fd, (off64_t)w->written_back, (off64_t)(w->bytes - w->written_back),
+				      SYNC_FILE_RANGE_WRITE);
+		w->written_back = w->bytes;
+	}
 	if (final)
 		w->closed = true;
 	return 0;

@@ -148,6 +148,27 @@ PY
 		"closed|interactive|5|1"
 }
 
+test_heavy_output_is_recorded_in_full() {
+	rec_setup
+	open_session alice
+	# Ten times what the writer thread queues: the shell waits for the recorder
+	# rather than output going unrecorded.
+	rec_pty 'send:yes 0123456789abcdefghijklmnopqrstuvwxyz | head -n 270000; echo END-$((1+1))\n' \
+		'expect:END-2' 'send:exit\n' >/dev/null || fail "session failed"
+	export_cast "$T_TMP/s.cast"
+	python3 - "$T_TMP/s.cast" "$(sql state "SELECT bytes_out FROM sessions WHERE id = '$ID'")" <<'PY' ||
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()[1:]]
+out = "".join(e[2] for e in events if e[1] == "o")
+assert out.count("0123456789abcdefghijklmnopqrstuvwxyz\r\n") == 270000, out.count("0123456789abcdefghijklmnopqrstuvwxyz\r\n")
+assert len(out.encode()) == int(sys.argv[2]), (len(out.encode()), sys.argv[2])
+times = [e[0] for e in events]
+assert times == sorted(times)
+PY
+		fail "the recording does not hold all the output"
+	rm -f "$T_TMP/s.cast"
+}
+
 test_recording_is_unreadable_on_the_host() {
 	rec_setup
 	open_session alice
