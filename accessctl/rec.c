@@ -260,7 +260,7 @@ static int group_members(struct cli *cli, const char *group, struct target **t, 
 		found = true;
 		r = targets_add(t, n, (const char *)sqlite3_column_text(st, 0));
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0)
 		return cli_fail(cli, EXIT_USAGE, "out of memory");
 	if (!found)
@@ -433,7 +433,7 @@ static int rec_enable_disable(struct cli *cli, int argc, char **argv, bool enabl
 		const char *keep, *action;
 
 		if (!st || isms_db_step(st, &err) != 1) {
-			sqlite3_finalize(st);
+			isms_db_done(st);
 			isms_db_rollback(cli->ctx.reg);
 			r = cli_fail(cli, EXIT_FINDINGS, "rec %s: %s is not in the registry; nothing changed",
 				     sub, t[i].name);
@@ -443,7 +443,7 @@ static int rec_enable_disable(struct cli *cli, int argc, char **argv, bool enabl
 		dn = isms_db_col_strdup(st, 1);
 		regshell = isms_db_col_strdup(st, 2);
 		real = isms_db_col_strdup(st, 3);
-		sqlite3_finalize(st);
+		isms_db_done(st);
 		if (enable) {
 			/* The shell the account has now, unless it already is the recorder. */
 			keep = t[i].local ? t[i].shell : regshell;

@@ -37,7 +37,7 @@ int rec_find(struct cli *cli, const char *arg, char id[33], char **ret_path)
 			*ret_path = isms_db_col_strdup(st, 1);
 		}
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0)
 		return cli_fail(cli, EXIT_USAGE, "rec: %s", err.msg);
 	if (n == 0)
@@ -142,7 +142,7 @@ int rec_list(struct cli *cli, int argc, char **argv)
 			       !strcmp(state, "open") ? " (opened, never finished)" : "",
 			       cmd ? " [command]" : "");
 	}
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (r < 0) {
 		json_decref(out);
 		return cli_fail(cli, EXIT_USAGE, "rec list: %s", err.msg);
@@ -237,7 +237,7 @@ static int read_recording(struct cli *cli, const struct read_args *a, isms_rec_s
 	     !strcmp((const char *)sqlite3_column_text(st, 0), "open")))
 		(void)snprintf(problem, plen, "not finished: still being recorded, or its recorder died "
 			       "(%llu chunks intact so far)", (unsigned long long)info->chunks);
-	sqlite3_finalize(st);
+	isms_db_done(st);
 	if (problem[0]) {
 		;
 	} else if (info->problem[0]) {
@@ -261,7 +261,7 @@ static int read_recording(struct cli *cli, const struct read_args *a, isms_rec_s
 				(void)snprintf(problem, plen,
 					       "the file does not match what the recorder wrote (chain head or chunk count differs)");
 		}
-		sqlite3_finalize(st);
+		isms_db_done(st);
 	}
 out:
 	sodium_memzero(sk, sizeof(sk));
