@@ -101,6 +101,22 @@ static int stmt_get(sqlite3 *db, const char *sql, sqlite3_stmt **ret)
 	return rc;
 }
 
+/* Around fork(2): no thread may hold the statement cache's lock into the child. */
+void isms_db_fork_prepare(void)
+{
+	pthread_mutex_lock(&stmt_lock);
+}
+
+void isms_db_fork_parent(void)
+{
+	pthread_mutex_unlock(&stmt_lock);
+}
+
+void isms_db_fork_child(void)
+{
+	pthread_mutex_unlock(&stmt_lock);
+}
+
 void isms_db_done(sqlite3_stmt *st)
 {
 	struct stmt_cache *c;

@@ -64,6 +64,12 @@ sqlite3_stmt *isms_db_query(sqlite3 *db, struct isms_err *err, const char *sql,
  * the store caches its statements (ISMS_DB_LOGIN). Never sqlite3_finalize one. */
 void isms_db_done(sqlite3_stmt *st);
 
+/* pthread_atfork handlers for a process that keeps login stores open (pam_isms):
+ * the lock of the statement cache is held across fork(2). */
+void isms_db_fork_prepare(void);
+void isms_db_fork_parent(void);
+void isms_db_fork_child(void);
+
 /* Prepare, bind, step to completion, finalize. Returns 0 or negative errno
  * (-EBUSY when the store is locked, -EEXIST on a constraint violation). */
 int isms_db_exec(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...);

@@ -13,14 +13,22 @@
  * Anything unusual drops the cache and opens afresh.
  *
  * One process, one user at a time: a call that finds the cache busy (another
- * thread) works uncached, and a child of fork(2) never touches what its
- * parent opened (sqlite connections must not cross fork): it abandons them.
- * So does a process that closed every descriptor (as daemons do when they
- * detach): sqlite's descriptor numbers may name other files by now. A
- * descriptor of our own on the stores' directory tells (as SSSD's client
- * library checks its socket): gone, or another file, and the stores are
- * abandoned and opened afresh. It is a directory so that closing it never
- * drops sqlite's POSIX locks, which closing any descriptor of a store would. */
+ * thread) works uncached. sqlite shares what it knows of a file (locks, the
+ * WAL index and the descriptor it is mapped through) among all connections
+ * to it in a process, so what the cache holds must never outlive the
+ * descriptors under it:
+ * - fork(2): a pthread_atfork handler closes the stores before the process
+ *   forks, and the child starts afresh. If a call was in progress (the
+ *   application's conversation function forked), the child cannot know
+ *   what it inherited, and refuses every login (fail closed).
+ * - an application that closed every descriptor (as daemons do when they
+ *   detach) may have reused sqlite's descriptor numbers for its own files.
+ *   A descriptor of our own on the stores' directory tells (as SSSD's client
+ *   library checks its socket), and the process then refuses every login
+ *   rather than have sqlite lock and write through descriptors that are not
+ *   its own. It is a directory so that closing it never drops sqlite's
+ *   POSIX locks, which closing any descriptor of a store would.
+ * Both are reported once to syslog by the caller (module_open). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -35,9 +43,10 @@
 #include "util.h"
 
 /* A process past this many calls is a long-lived PAM application (one sshd
- * connection makes four or five: auth, account, session open and close): while it holds the state store open, every other
- * process attaches to its WAL index instead of reading the WAL back, so it
- * may checkpoint rarely, at sqlite's own default WAL size. */
+ * connection makes four or five: auth, account, session open and close).
+ * While it holds the state store open, every other process attaches to its
+ * WAL index instead of reading the WAL back, so it may checkpoint rarely, at
+ * sqlite's own default WAL size. */
 #define LONG_LIVED_CALLS 16
 #define LONG_LIVED_CHECKPOINT_FRAMES 1000
 
@@ -53,7 +62,15 @@ static struct {
 	bool once;              /* close the stores when this call ends */
 	int sentinel;           /* O_DIRECTORY descriptor on the state store's directory */
 	struct stat sentinel_st;
+	bool fork_held;         /* the atfork prepare handler holds the lock */
 } cache = { .lock = PTHREAD_MUTEX_INITIALIZER, .sentinel = -1 };
+
+/* Why this process refuses to open the stores (NULL: it does not). Set once,
+ * never cleared: the process's sqlite state can no longer be trusted. */
+static const char *volatile tainted;
+/* Without the fork handlers nothing is kept between calls (opened and closed
+ * within each, as any PAM module does). */
+static bool no_cache;
 
 static void forget_stores(void)
 {
@@ -106,16 +123,57 @@ static void drop_all(void)
 	cache.conf_path = NULL;
 }
 
+static void atfork_prepare(void)
+{
+	/* trylock: the forking thread may be inside a call (its conversation) */
+	cache.fork_held = pthread_mutex_trylock(&cache.lock) == 0;
+	if (cache.fork_held)
+		drop_stores();
+	isms_db_fork_prepare();
+}
+
+static void atfork_parent(void)
+{
+	isms_db_fork_parent();
+	if (cache.fork_held)
+		pthread_mutex_unlock(&cache.lock);
+	cache.fork_held = false;
+}
+
+static void atfork_child(void)
+{
+	isms_db_fork_child();
+	if (!cache.fork_held) {
+		/* a call was in progress: its connections came along, in use */
+		tainted = "the process forked during a PAM call";
+		return;
+	}
+	cache.pid = getpid();
+	cache.calls = 0;
+	cache.fork_held = false;
+	pthread_mutex_unlock(&cache.lock);
+}
+
+__attribute__((constructor)) static void cache_init(void)
+{
+	cache.pid = getpid();
+	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
+		no_cache = true;
+}
+
+const char *module_cache_tainted(void)
+{
+	return tainted;
+}
+
 bool module_cache_acquire(void)
 {
-	if (pthread_mutex_trylock(&cache.lock) != 0)
+	if (tainted || no_cache || pthread_mutex_trylock(&cache.lock) != 0)
 		return false;
 	if (cache.pid != getpid()) {
-		/* inherited over fork: the parent's connections are not ours to close */
+		/* forked without the handlers (a raw clone): nothing inherited is ours */
 		forget_stores();
 		cache.calls = 0;
-		cache.conf = NULL;
-		cache.conf_path = NULL;
 		cache.pid = getpid();
 	}
 	return true;
@@ -168,8 +226,11 @@ int module_cache_open(const char *conf_path, struct isms_conf **conf, struct ism
 	if (r < 0)
 		return r;
 	*conf = cache.conf;
-	if (cache.open && !sentinel_intact())
+	if (cache.open && !sentinel_intact()) {
 		forget_stores();
+		tainted = "the application closed the descriptors of the stores";
+		return isms_err_set(err, -EBADF, "%s; restart it", tainted);
+	}
 	if (cache.open && isms_ctx_reuse(&cache.ctx, err) < 0)
 		drop_stores();
 	if (!cache.open) {

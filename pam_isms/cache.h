@@ -8,6 +8,10 @@
 #include "ctx.h"
 #include "err.h"
 
+/* Why this process can no longer open the stores (see cache.c), or NULL.
+ * Every call then fails closed. */
+const char *module_cache_tainted(void);
+
 /* Take the process's cache for this call; false when another thread holds it
  * (the call then works uncached). Every acquire is paired with a release. */
 bool module_cache_acquire(void);

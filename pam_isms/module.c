@@ -72,6 +72,12 @@ int module_open(struct module *m)
 
 	if (m->open)
 		return 0;
+	if (module_cache_tainted()) {
+		/* sqlite state shared by every connection in this process is suspect */
+		if (!m->conf)
+			(void)isms_conf_load(m->conf_path, "", false, &m->conf, &m->err);
+		return isms_err_set(&m->err, -EBADF, "%s; restart it", module_cache_tainted());
+	}
 	if (m->cached) {
 		r = module_cache_open(m->conf_path, &m->conf, &m->ctx, &m->err);
 		if (r < 0)
