@@ -68,6 +68,8 @@ static struct {
 /* Why this process refuses to open the stores (NULL: it does not). Set once,
  * never cleared: the process's sqlite state can no longer be trusted. */
 static const char *volatile tainted;
+/* Calls with stores of their own (the cache was busy) in progress. */
+static int uncached_calls;
 /* Without the fork handlers nothing is kept between calls (opened and closed
  * within each, as any PAM module does). */
 static bool no_cache;
@@ -130,6 +132,11 @@ static void atfork_prepare(void)
 	if (cache.fork_held)
 		drop_stores();
 	isms_db_fork_prepare();
+	/* another thread's own stores, in use, would come along too */
+	if (cache.fork_held && __atomic_load_n(&uncached_calls, __ATOMIC_SEQ_CST) > 0) {
+		pthread_mutex_unlock(&cache.lock);
+		cache.fork_held = false;
+	}
 }
 
 static void atfork_parent(void)
@@ -159,6 +166,11 @@ __attribute__((constructor)) static void cache_init(void)
 	cache.pid = getpid();
 	if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0)
 		no_cache = true;
+}
+
+void module_cache_uncached(bool begin)
+{
+	__atomic_add_fetch(&uncached_calls, begin ? 1 : -1, __ATOMIC_SEQ_CST);
 }
 
 const char *module_cache_tainted(void)

@@ -12,6 +12,10 @@
  * Every call then fails closed. */
 const char *module_cache_tainted(void);
 
+/* A call opening stores of its own begins (true) or ends (false): a fork
+ * meanwhile leaves the child refusing logins. */
+void module_cache_uncached(bool begin);
+
 /* Take the process's cache for this call; false when another thread holds it
  * (the call then works uncached). Every acquire is paired with a release. */
 bool module_cache_acquire(void);

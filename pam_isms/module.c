@@ -90,9 +90,12 @@ int module_open(struct module *m)
 		if (r < 0)
 			return r;
 	}
+	module_cache_uncached(true);
 	r = isms_ctx_open(&m->ctx, m->conf, ISMS_CTX_LOGIN, &m->err);
-	if (r < 0)
+	if (r < 0) {
+		module_cache_uncached(false);
 		return r;
+	}
 	m->open = true;
 	return 0;
 }
@@ -105,8 +108,10 @@ void module_done(struct module *m)
 		m->conf = NULL;
 		return;
 	}
-	if (m->open)
+	if (m->open) {
 		isms_ctx_close(&m->ctx);
+		module_cache_uncached(false);
+	}
 	m->open = false;
 	isms_conf_free(m->conf);
 	m->conf = NULL;
