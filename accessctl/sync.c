@@ -64,7 +64,7 @@ static void print_text(const struct isms_sync_summary *s, bool dry_run)
 
 static void print_json(const struct isms_sync_summary *s, bool dry_run, const char *refused)
 {
-	json_t *changes = json_array();
+	json_t *changes = json_array(), *o = isms_sync_summary_counts(s);
 
 	for (size_t i = 0; i < s->nchanges; i++) {
 		const struct isms_sync_change *c = &s->changes[i];
@@ -72,20 +72,16 @@ static void print_json(const struct isms_sync_summary *s, bool dry_run, const ch
 		json_array_append_new(changes, json_pack("{s:s,s:s,s:s?}", "change", c->what, "name", c->subject,
 							 "detail", c->detail));
 	}
-	cli_json_print(json_pack("{s:s,s:b,s:s?,s:s?,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:o}",
-				 "mode", s->mode, "dry_run", dry_run, "refused", refused, "fallback", s->fallback,
-				 "accounts", (json_int_t)s->accounts, "skipped", (json_int_t)s->skipped,
-				 "added", (json_int_t)s->added,
-				 "changed", (json_int_t)s->changed, "renamed", (json_int_t)s->renamed,
-				 "departed", (json_int_t)s->departed, "locked", (json_int_t)s->locked,
-				 "held", (json_int_t)s->held, "groups", (json_int_t)s->groups_total,
-				 "groups_added", (json_int_t)s->groups_added,
-				 "groups_changed", (json_int_t)s->groups_changed,
-				 "groups_removed", (json_int_t)s->groups_removed,
-				 "memberships", (json_int_t)s->memberships_total,
-				 "memberships_added", (json_int_t)s->memberships_added,
-				 "memberships_removed", (json_int_t)s->memberships_removed,
-				 "duration", s->duration, "changes", changes));
+	if (o) {
+		json_object_set_new(o, "dry_run", json_boolean(dry_run));
+		json_object_set_new(o, "refused", refused ? json_string(refused) : json_null());
+		json_object_set_new(o, "fallback", s->fallback ? json_string(s->fallback) : json_null());
+		json_object_set_new(o, "duration", json_real(s->duration));
+		json_object_set_new(o, "changes", changes);
+	} else {
+		json_decref(changes);
+	}
+	cli_json_print(o);
 }
 
 /* One audit event per departure, lock and hold, and one for the sync. */

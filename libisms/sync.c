@@ -71,19 +71,25 @@ static char *last_cookies(sqlite3 *reg, const char *uri)
 	return c;
 }
 
+json_t *isms_sync_summary_counts(const struct isms_sync_summary *s)
+{
+	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "mode", s->mode,
+			 "skipped", (json_int_t)s->skipped,
+			 "accounts", (json_int_t)s->accounts, "added", (json_int_t)s->added,
+			 "changed", (json_int_t)s->changed, "renamed", (json_int_t)s->renamed,
+			 "departed", (json_int_t)s->departed, "locked", (json_int_t)s->locked,
+			 "held", (json_int_t)s->held, "groups", (json_int_t)s->groups_total,
+			 "groups_added", (json_int_t)s->groups_added,
+			 "groups_changed", (json_int_t)s->groups_changed,
+			 "groups_removed", (json_int_t)s->groups_removed,
+			 "memberships", (json_int_t)s->memberships_total,
+			 "memberships_added", (json_int_t)s->memberships_added,
+			 "memberships_removed", (json_int_t)s->memberships_removed);
+}
+
 static char *summary_json(const struct isms_sync_summary *s)
 {
-	json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "mode", s->mode,
-			      "skipped", (json_int_t)s->skipped,
-			      "accounts", (json_int_t)s->accounts, "added", (json_int_t)s->added,
-			      "changed", (json_int_t)s->changed, "renamed", (json_int_t)s->renamed,
-			      "departed", (json_int_t)s->departed, "locked", (json_int_t)s->locked,
-			      "held", (json_int_t)s->held, "groups", (json_int_t)s->groups_total,
-			      "groups_added", (json_int_t)s->groups_added,
-			      "groups_removed", (json_int_t)s->groups_removed,
-			      "memberships", (json_int_t)s->memberships_total,
-			      "memberships_added", (json_int_t)s->memberships_added,
-			      "memberships_removed", (json_int_t)s->memberships_removed);
+	json_t *o = isms_sync_summary_counts(s);
 	char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);

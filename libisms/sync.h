@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <ldap.h>
 
 #include "ctx.h"
@@ -46,6 +47,10 @@ struct isms_sync_summary {
 };
 
 void isms_sync_summary_free(struct isms_sync_summary *s);
+
+/* The mode and every count of a summary as a JSON object (new reference, NULL
+ * on OOM): the sync's audit event and `accessctl sync --json` both start from it. */
+json_t *isms_sync_summary_counts(const struct isms_sync_summary *s);
 
 /* Run one sync. 0 when applied (or dry run done); -ECANCELED when the removal
  * guard refused (err says how many and what to do); other negative codes with
