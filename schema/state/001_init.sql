@@ -18,6 +18,7 @@ CREATE TABLE audit_events (
 );
 
 -- TOTP replay watermark, failure counter and lock, per account token.
+-- (Version 2 stores it WITHOUT ROWID; see 002_mfa_state_without_rowid.sql.)
 CREATE TABLE mfa_state (
     account          TEXT NOT NULL,
     token_id         INTEGER NOT NULL,          -- registry mfa_tokens.id; a reset token starts afresh
