@@ -55,10 +55,24 @@ static void audit_hash(const unsigned char prev[ISMS_AUDIT_HASHBYTES], int64_t s
 	crypto_generichash_final(&h, out, ISMS_AUDIT_HASHBYTES);
 }
 
+/* Append n bytes at *pos, as snprintf would: *pos advances by n even when
+ * they do not all fit, and buf stays NUL-terminated. */
+static void put(char *buf, size_t len, size_t *pos, const char *s, size_t n)
+{
+	if (*pos < len) {
+		size_t fit = n < len - *pos - 1 ? n : len - *pos - 1;
+
+		memcpy(buf + *pos, s, fit);
+		buf[*pos + fit] = '\0';
+	}
+	*pos += n;
+}
+
 /* A syslog value: bare when safe, else quoted with escapes, so a user-chosen
  * name can never forge a field or a line. */
 void isms_audit_kv(char *buf, size_t len, size_t *pos, const char *key, const char *val)
 {
+	static const char hex[] = "0123456789abcdef";
 	bool bare = val && *val;
 
 	if (*pos >= len)
@@ -68,28 +82,35 @@ void isms_audit_kv(char *buf, size_t len, size_t *pos, const char *key, const ch
 	for (const char *p = val; bare && *p; p++)
 		if (*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' || (unsigned char)*p >= 0x7f)
 			bare = false;
-	*pos += (size_t)snprintf(buf + *pos, len - *pos, "%s%s=", *pos ? " " : "", key);
-	if (*pos >= len)
-		return;
+	if (*pos)
+		put(buf, len, pos, " ", 1);
+	put(buf, len, pos, key, strlen(key));
+	put(buf, len, pos, "=", 1);
 	if (!val) {
-		*pos += (size_t)snprintf(buf + *pos, len - *pos, "-");
+		put(buf, len, pos, "-", 1);
 		return;
 	}
 	if (bare) {
-		*pos += (size_t)snprintf(buf + *pos, len - *pos, "%s", val);
+		put(buf, len, pos, val, strlen(val));
 		return;
 	}
-	*pos += (size_t)snprintf(buf + *pos, len - *pos, "\"");
+	put(buf, len, pos, "\"", 1);
 	for (const unsigned char *p = (const unsigned char *)val; *p && *pos < len; p++) {
-		if (*p == '"' || *p == '\\')
-			*pos += (size_t)snprintf(buf + *pos, len - *pos, "\\%c", *p);
-		else if (*p < ' ' || *p == 0x7f)
-			*pos += (size_t)snprintf(buf + *pos, len - *pos, "\\x%02x", *p);
-		else
-			*pos += (size_t)snprintf(buf + *pos, len - *pos, "%c", *p);
+		char esc[4] = { '\\', (char)*p };
+
+		if (*p == '"' || *p == '\\') {
+			put(buf, len, pos, esc, 2);
+		} else if (*p < ' ' || *p == 0x7f) {
+			esc[1] = 'x';
+			esc[2] = hex[*p >> 4];
+			esc[3] = hex[*p & 15];
+			put(buf, len, pos, esc, 4);
+		} else {
+			put(buf, len, pos, (const char *)p, 1);
+		}
 	}
 	if (*pos < len)
-		*pos += (size_t)snprintf(buf + *pos, len - *pos, "\"");
+		put(buf, len, pos, "\"", 1);
 }
 
 void isms_audit_syslog(const char *host, const struct isms_event *ev)

@@ -12,26 +12,33 @@
 #include "privilege.h"
 #include "util.h"
 
+static void account_row(sqlite3_stmt *st, struct isms_mfa_account *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->id = sqlite3_column_int64(st, 0);
+	(void)snprintf(ret->kind, sizeof(ret->kind), "%s", sqlite3_column_text(st, 1));
+	(void)snprintf(ret->status, sizeof(ret->status), "%s", sqlite3_column_text(st, 2));
+	ret->uid = sqlite3_column_int64(st, 3);
+	ret->gid = sqlite3_column_int64(st, 4);
+	ret->created_at = sqlite3_column_int64(st, 5);
+}
+
+#define ACCOUNT_COLUMNS "a.id, a.kind, a.status, coalesce(a.uid, -1), coalesce(a.gid, -1), a.created_at"
+#define TOKEN_COLUMNS "t.id, t.secret, t.algorithm, t.digits, t.period, t.status, t.imported_from," \
+		      " t.created_at, coalesce(t.confirmed_at, 0)"
+
 int isms_mfa_account_find(sqlite3 *reg, const char *name, struct isms_mfa_account *ret,
 			  struct isms_err *err)
 {
 	sqlite3_stmt *st;
 	int r;
 
-	st = isms_db_query(reg, err,
-			   "SELECT id, kind, status, coalesce(uid, -1), coalesce(gid, -1), created_at"
-			   " FROM accounts WHERE name = ?", "s", name);
+	st = isms_db_query(reg, err, "SELECT " ACCOUNT_COLUMNS " FROM accounts a WHERE a.name = ?", "s", name);
 	if (!st)
 		return err ? err->code : -EIO;
 	r = isms_db_step(st, err);
 	if (r == 1) {
-		memset(ret, 0, sizeof(*ret));
-		ret->id = sqlite3_column_int64(st, 0);
-		(void)snprintf(ret->kind, sizeof(ret->kind), "%s", sqlite3_column_text(st, 1));
-		(void)snprintf(ret->status, sizeof(ret->status), "%s", sqlite3_column_text(st, 2));
-		ret->uid = sqlite3_column_int64(st, 3);
-		ret->gid = sqlite3_column_int64(st, 4);
-		ret->created_at = sqlite3_column_int64(st, 5);
+		account_row(st, ret);
 		r = 0;
 	} else if (r == 0) {
 		r = isms_err_set(err, -ENOENT, "account '%s' is not in the registry", name);
@@ -89,9 +96,53 @@ void isms_mfa_token_clear(struct isms_mfa_token *t)
 	if (!t)
 		return;
 	isms_secret_free(t->secret, t->secret_len);
+	free(t->sealed);
 	free(t->account);
 	free(t->imported_from);
 	memset(t, 0, sizeof(*t));
+}
+
+static int token_open(const struct isms_vault *v, const char *account, const void *sealed, size_t len,
+		      struct isms_mfa_token *t, struct isms_err *err)
+{
+	int r = isms_vault_open(v, account, sealed, len, &t->secret, &t->secret_len);
+
+	if (r < 0)
+		return isms_err_set(err, r, "token of '%s': secret does not open with this host key"
+				    " (tampered, or sealed for another account)", account);
+	return 0;
+}
+
+/* The token from TOKEN_COLUMNS starting at column c. With v the secret is
+ * opened, else with keep_sealed a copy of it is kept sealed. */
+static int token_row(sqlite3_stmt *st, int c, const char *account, const struct isms_vault *v,
+		     bool keep_sealed, struct isms_mfa_token *t, struct isms_err *err)
+{
+	const void *sealed = sqlite3_column_blob(st, c + 1);
+	size_t sealed_len = (size_t)sqlite3_column_bytes(st, c + 1);
+
+	t->id = sqlite3_column_int64(st, c);
+	t->account = strdup(account);
+	t->imported_from = isms_db_col_strdup(st, c + 6);
+	if (!t->account)
+		return isms_err_set(err, -ENOMEM, "out of memory");
+	if (isms_totp_alg_parse((const char *)sqlite3_column_text(st, c + 2), &t->p.alg) < 0)
+		return isms_err_set(err, -EBADMSG, "token of '%s': unknown algorithm", account);
+	t->p.digits = (unsigned)sqlite3_column_int(st, c + 3);
+	t->p.period = (unsigned)sqlite3_column_int(st, c + 4);
+	t->active = strcmp((const char *)sqlite3_column_text(st, c + 5), "active") == 0;
+	t->created_at = sqlite3_column_int64(st, c + 7);
+	t->confirmed_at = sqlite3_column_int64(st, c + 8);
+	if (v)
+		return token_open(v, account, sealed, sealed_len, t, err);
+	if (keep_sealed && sealed_len > 0) {
+		t->sealed = malloc(sealed_len);
+		if (!t->sealed)
+			return isms_err_set(err, -ENOMEM, "out of memory");
+		memcpy(t->sealed, sealed, sealed_len);
+		t->sealed_len = sealed_len;
+	}
+	return 0;
 }
 
 int isms_mfa_token_load(sqlite3 *reg, const struct isms_vault *v, const char *account,
@@ -101,49 +152,61 @@ int isms_mfa_token_load(sqlite3 *reg, const struct isms_vault *v, const char *ac
 	sqlite3_stmt *st;
 	int r;
 
-	st = isms_db_query(reg, err,
-			   "SELECT t.id, t.secret, t.algorithm, t.digits, t.period, t.status,"
-			   " t.imported_from, t.created_at, coalesce(t.confirmed_at, 0)"
-			   " FROM mfa_tokens t JOIN accounts a ON a.id = t.account_id WHERE a.name = ?",
-			   "s", account);
+	st = isms_db_query(reg, err, "SELECT " TOKEN_COLUMNS " FROM mfa_tokens t"
+			   " JOIN accounts a ON a.id = t.account_id WHERE a.name = ?", "s", account);
 	if (!st)
 		return err ? err->code : -EIO;
 	r = isms_db_step(st, err);
 	if (r == 0)
 		r = isms_err_set(err, -ENOENT, "no MFA token for '%s'", account);
-	if (r < 0)
-		goto out;
-	t.id = sqlite3_column_int64(st, 0);
-	t.account = strdup(account);
-	t.imported_from = isms_db_col_strdup(st, 6);
-	if (!t.account) {
-		r = isms_err_set(err, -ENOMEM, "out of memory");
-		goto out;
-	}
-	if (isms_totp_alg_parse((const char *)sqlite3_column_text(st, 2), &t.p.alg) < 0) {
-		r = isms_err_set(err, -EBADMSG, "token of '%s': unknown algorithm", account);
-		goto out;
-	}
-	t.p.digits = (unsigned)sqlite3_column_int(st, 3);
-	t.p.period = (unsigned)sqlite3_column_int(st, 4);
-	t.active = strcmp((const char *)sqlite3_column_text(st, 5), "active") == 0;
-	t.created_at = sqlite3_column_int64(st, 7);
-	t.confirmed_at = sqlite3_column_int64(st, 8);
-	if (v) {
-		r = isms_vault_open(v, account, sqlite3_column_blob(st, 1),
-				    (size_t)sqlite3_column_bytes(st, 1), &t.secret, &t.secret_len);
-		if (r < 0) {
-			r = isms_err_set(err, r, "token of '%s': secret does not open with this host key"
-					 " (tampered, or sealed for another account)", account);
-			goto out;
-		}
+	if (r == 1)
+		r = token_row(st, 0, account, v, false, &t, err);
+	isms_db_done(st);
+	if (r < 0) {
+		isms_mfa_token_clear(&t);
+		return r;
 	}
 	*ret = t;
-	isms_db_done(st);
 	return 0;
-out:
+}
+
+int isms_mfa_login_find(sqlite3 *reg, const char *name, struct isms_mfa_account *acct,
+			struct isms_mfa_token *tok, struct isms_err *err)
+{
+	struct isms_mfa_token t = { 0 };
+	sqlite3_stmt *st;
+	int r;
+
+	st = isms_db_query(reg, err, "SELECT " ACCOUNT_COLUMNS ", " TOKEN_COLUMNS " FROM accounts a"
+			   " LEFT JOIN mfa_tokens t ON t.account_id = a.id WHERE a.name = ?", "s", name);
+	if (!st)
+		return err ? err->code : -EIO;
+	r = isms_db_step(st, err);
+	if (r == 0)
+		r = isms_err_set(err, -ENOENT, "account '%s' is not in the registry", name);
+	if (r == 1) {
+		account_row(st, acct);
+		r = sqlite3_column_type(st, 6) == SQLITE_NULL ? 0 : token_row(st, 6, name, NULL, true, &t, err);
+	}
 	isms_db_done(st);
-	isms_mfa_token_clear(&t);
+	if (r < 0) {
+		isms_mfa_token_clear(&t);
+		return r;
+	}
+	*tok = t;
+	return 0;
+}
+
+int isms_mfa_token_open(const struct isms_vault *v, struct isms_mfa_token *tok, struct isms_err *err)
+{
+	int r;
+
+	if (!tok->sealed)
+		return isms_err_set(err, -EBADMSG, "token of '%s': no sealed secret", tok->account);
+	r = token_open(v, tok->account, tok->sealed, tok->sealed_len, tok, err);
+	free(tok->sealed);
+	tok->sealed = NULL;
+	tok->sealed_len = 0;
 	return r;
 }
 

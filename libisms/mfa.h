@@ -33,6 +33,8 @@ struct isms_mfa_token {
 	char *account;
 	unsigned char *secret;     /* opened secret, or NULL when loaded without it */
 	size_t secret_len;
+	unsigned char *sealed;     /* isms_mfa_login_find: the secret as stored, until opened */
+	size_t sealed_len;
 	struct isms_totp_params p;
 	bool active;               /* confirmed; pending tokens do not log in */
 	char *imported_from;
@@ -71,6 +73,15 @@ int isms_mfa_required(struct isms_ctx *ctx, const char *user, const struct isms_
  * -ENOENT when the account has no token, -EBADMSG when the secret does not open. */
 int isms_mfa_token_load(sqlite3 *reg, const struct isms_vault *v, const char *account,
 			struct isms_mfa_token *ret, struct isms_err *err);
+
+/* For a login: the account row and its token in one registry lookup. -ENOENT
+ * when the registry does not know the name; tok->id is 0 when the account has
+ * no token. The secret stays sealed (the host key is read only when MFA turns
+ * out to be required) until isms_mfa_token_open. */
+int isms_mfa_login_find(sqlite3 *reg, const char *name, struct isms_mfa_account *acct,
+			struct isms_mfa_token *tok, struct isms_err *err);
+/* Open the sealed secret isms_mfa_login_find kept; -EBADMSG when it does not open. */
+int isms_mfa_token_open(const struct isms_vault *v, struct isms_mfa_token *tok, struct isms_err *err);
 
 /* Wipe the secret and free what the token holds; the struct may be half-built. */
 void isms_mfa_token_clear(struct isms_mfa_token *t);

@@ -146,7 +146,7 @@ int isms_check_guard_st(const struct stat *st, const char *path, const char *wha
 		return isms_err_set(err, -EPERM,
 				    "%s %s is writable by group or other (mode %04o); fix: chmod go-w %s",
 				    what, path, (unsigned)(st->st_mode & 07777), path);
-	if (geteuid() == 0 && st->st_uid != 0)
+	if (st->st_uid != 0 && geteuid() == 0)
 		return isms_err_set(err, -EPERM,
 				    "%s %s is not owned by root (uid %u); fix: chown root %s",
 				    what, path, (unsigned)st->st_uid, path);

@@ -50,10 +50,9 @@ int isms_vault_create_key(const char *path, struct isms_err *err)
 
 int isms_vault_load(const char *path, struct isms_vault *ret, struct isms_err *err)
 {
-	struct isms_vault v;
+	unsigned char buf[ISMS_VAULT_KEYBYTES + 1];
 	struct stat st;
 	ssize_t n;
-	char extra;
 	int fd, r;
 
 	r = vault_init(err);
@@ -76,21 +75,22 @@ int isms_vault_load(const char *path, struct isms_vault *ret, struct isms_err *e
 				 path, (unsigned)(st.st_mode & 07777), path);
 		goto out;
 	}
-	if (geteuid() == 0 && st.st_uid != 0) {
+	if (st.st_uid != 0 && geteuid() == 0) {
 		r = isms_err_set(err, -EPERM, "host key %s is not owned by root; fix: chown root %s",
 				 path, path);
 		goto out;
 	}
-	n = read(fd, v.key, sizeof(v.key));
-	if (n != (ssize_t)sizeof(v.key) || read(fd, &extra, 1) != 0) {
+	/* asks one byte more than a key: a regular file read short is at its end */
+	n = read(fd, buf, sizeof(buf));
+	if (n != ISMS_VAULT_KEYBYTES) {
 		r = isms_err_set(err, -EBADMSG, "host key %s: must be exactly %d bytes", path,
 				 ISMS_VAULT_KEYBYTES);
 		goto out;
 	}
-	memcpy(ret->key, v.key, sizeof(v.key));
+	memcpy(ret->key, buf, ISMS_VAULT_KEYBYTES);
 	r = 0;
 out:
-	sodium_memzero(&v, sizeof(v));
+	sodium_memzero(buf, sizeof(buf));
 	close(fd);
 	return r;
 }

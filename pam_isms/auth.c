@@ -270,7 +270,7 @@ static int authenticate(struct auth *a)
 	bool required = false;
 	int r;
 
-	r = isms_mfa_account_find(m->ctx.reg, m->user, &a->acct, &m->err);
+	r = isms_mfa_login_find(m->ctx.reg, m->user, &a->acct, &a->tok, &m->err);
 	if (r == -ENOENT) {
 		/* not prompting: an unknown name must not cost anyone a failure count */
 		module_audit(m, "mfa", "deny", "unknown_account", NULL, 0);
@@ -297,9 +297,9 @@ static int authenticate(struct auth *a)
 	if (r < 0)
 		goto store_error;
 	a->vault_loaded = true;
-	r = isms_mfa_token_load(m->ctx.reg, &a->vault, m->user, &a->tok, &m->err);
-	if (r == -ENOENT)
+	if (a->tok.id == 0)
 		return not_enrolled(a, "token=none");
+	r = isms_mfa_token_open(&a->vault, &a->tok, &m->err);
 	if (r < 0)
 		goto store_error;
 	if (!a->tok.active)

@@ -189,6 +189,62 @@ static void test_otpauth_uri_encodes_issuer_and_account(void **state)
 	free(uri);
 }
 
+/* A login's one registry lookup: the account, its token with the secret still
+ * sealed, opened afterwards with the host key; no token; an unknown name. */
+static void test_login_find_reads_account_and_sealed_token(void **state)
+{
+	struct fx *f = *state;
+	struct isms_mfa_account acct, bob;
+	struct isms_mfa_token tok = { 0 }, none = { 0 };
+	struct isms_vault other;
+	struct isms_err err = { 0 };
+	char path[128];
+	sqlite3 *reg;
+	int64_t id;
+
+	snprintf(path, sizeof(path), "%s/registry.db", f->dir);
+	assert_int_equal(isms_db_open(path, ISMS_REGISTRY, ISMS_DB_CREATE, &reg, NULL), 0);
+	assert_int_equal(isms_db_exec(reg, NULL, "INSERT INTO accounts (name, uid, gid, kind, created_at, updated_at)"
+				      " VALUES ('alice', 1001, 1001, 'human', 5, 5), ('bob', NULL, NULL, 'service', 6, 6)",
+				      NULL), 0);
+	assert_int_equal(isms_mfa_account_find(reg, "alice", &acct, NULL), 0);
+	assert_int_equal(isms_mfa_token_store(reg, &f->vault, &acct, "alice", f->tok.secret, 20, &f->tok.p, true,
+					      NULL, 7, &id, NULL), 0);
+
+	memset(&acct, 0, sizeof(acct));
+	assert_int_equal(isms_mfa_login_find(reg, "alice", &acct, &tok, NULL), 0);
+	assert_string_equal(acct.kind, "human");
+	assert_int_equal(acct.uid, 1001);
+	assert_int_equal(acct.created_at, 5);
+	assert_int_equal(tok.id, id);
+	assert_true(tok.active);
+	assert_int_equal(tok.confirmed_at, 7);
+	assert_null(tok.secret);
+	assert_non_null(tok.sealed);
+	/* another host key does not open it */
+	snprintf(path, sizeof(path), "%s/other.key", f->dir);
+	assert_int_equal(isms_vault_create_key(path, NULL), 0);
+	assert_int_equal(isms_vault_load(path, &other, NULL), 0);
+	assert_int_equal(isms_mfa_token_open(&other, &tok, &err), -EBADMSG);
+	assert_null(tok.secret);
+	isms_mfa_token_clear(&tok);
+	assert_int_equal(isms_mfa_login_find(reg, "alice", &acct, &tok, NULL), 0);
+	assert_int_equal(isms_mfa_token_open(&f->vault, &tok, NULL), 0);
+	assert_int_equal(tok.secret_len, 20);
+	assert_memory_equal(tok.secret, "12345678901234567890", 20);
+	assert_null(tok.sealed);
+	isms_mfa_token_clear(&tok);
+
+	assert_int_equal(isms_mfa_login_find(reg, "bob", &bob, &none, NULL), 0);
+	assert_string_equal(bob.kind, "service");
+	assert_int_equal(bob.uid, -1);
+	assert_int_equal(none.id, 0);
+	assert_null(none.sealed);
+	assert_int_equal(isms_mfa_login_find(reg, "carol", &acct, &none, &err), -ENOENT);
+	isms_vault_wipe(&other);
+	isms_db_close(reg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +253,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_release_after_lockout_resets_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failures_outside_the_window_start_a_new_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recovery_code_works_once_in_any_case_and_spacing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_find_reads_account_and_sealed_token, setup, teardown),
 		cmocka_unit_test(test_recovery_normalize_refuses_other_shapes),
 		cmocka_unit_test(test_otpauth_uri_encodes_issuer_and_account),
 	};
