@@ -86,8 +86,8 @@ int isms_ctx_reuse(struct isms_ctx *ctx, struct isms_err *err)
 	if (r == 0)   /* the directory both share is checked once */
 		r = same_store(ctx->conf->state_db, &ctx->state_st,
 			       !same_dir(ctx->conf->registry_db, ctx->conf->state_db), err);
-	if (r == 0)
-		r = isms_db_check_version(ctx->state, ISMS_STATE, ctx->conf->state_db, err);
+	if (r == 0)   /* in the state store's first transaction of the call */
+		r = isms_db_check_version_later(ctx->state, ISMS_STATE, ctx->conf->state_db, err);
 	if (r == 0)
 		r = begin_snapshot(ctx, err);
 	/* read inside the snapshot: the version the rest of the login reads under */

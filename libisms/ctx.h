@@ -33,8 +33,9 @@ void isms_ctx_close(struct isms_ctx *ctx);
  * when both stores are idle and may be kept; isms_ctx_reuse then repeats for
  * the next transaction what isms_ctx_open checked: permissions of both stores
  * and their directories, that each path still names the file that is open
- * (-ESTALE when it was replaced: close and open again), the schema versions,
- * and starts a new registry snapshot. */
+ * (-ESTALE when it was replaced: close and open again), the schema versions
+ * (the state store's inside its first transaction, see
+ * isms_db_check_version_later), and starts a new registry snapshot. */
 int isms_ctx_end(struct isms_ctx *ctx);
 int isms_ctx_reuse(struct isms_ctx *ctx, struct isms_err *err);
 

@@ -38,6 +38,8 @@ static struct stmt_cache {
 	sqlite3 *db;
 	size_t n;
 	struct stmt_slot slot[STMT_SLOTS];
+	bool version_due;       /* check the schema version in the next transaction */
+	enum isms_store kind;
 } stmt_caches[STMT_CACHES];
 static pthread_mutex_t stmt_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -255,14 +257,59 @@ static int db_run(sqlite3 *db, const char *sql, struct isms_err *err, const char
 	return rc;
 }
 
+/* The check isms_db_check_version_later deferred, when it is due: 0, or
+ * negative errno with err set. It stays due until it passes. */
+static int version_due(sqlite3 *db, struct isms_err *err)
+{
+	struct stmt_cache *c;
+	enum isms_store kind = ISMS_STATE;
+	bool due;
+	int r;
+
+	pthread_mutex_lock(&stmt_lock);
+	c = stmt_cache_of(db);
+	due = c && c->version_due;
+	if (due)
+		kind = c->kind;
+	pthread_mutex_unlock(&stmt_lock);
+	if (!due)
+		return 0;
+	r = isms_db_check_version(db, kind, sqlite3_db_filename(db, "main"), err);
+	if (r == 0) {
+		pthread_mutex_lock(&stmt_lock);
+		c = stmt_cache_of(db);
+		if (c)
+			c->version_due = false;
+		pthread_mutex_unlock(&stmt_lock);
+	}
+	return r;
+}
+
+int isms_db_check_version_due(sqlite3 *db, struct isms_err *err)
+{
+	return version_due(db, err);
+}
+
+static int db_begin(sqlite3 *db, const char *sql, struct isms_err *err, const char *what)
+{
+	int r = db_run(db, sql, err, what);
+
+	if (r == 0) {
+		r = version_due(db, err);
+		if (r < 0)
+			(void)db_run(db, "ROLLBACK", NULL, "rollback");
+	}
+	return r;
+}
+
 int isms_db_begin(sqlite3 *db, struct isms_err *err)
 {
-	return db_run(db, "BEGIN IMMEDIATE", err, "begin transaction");
+	return db_begin(db, "BEGIN IMMEDIATE", err, "begin transaction");
 }
 
 int isms_db_begin_read(sqlite3 *db, struct isms_err *err)
 {
-	return db_run(db, "BEGIN", err, "begin read transaction");
+	return db_begin(db, "BEGIN", err, "begin read transaction");
 }
 
 int isms_db_commit(sqlite3 *db, struct isms_err *err)
@@ -363,6 +410,20 @@ int isms_db_check_version(sqlite3 *db, enum isms_store kind, const char *path, s
 				    ver < 0 ? "unreadable or not a database" : "schema version mismatch",
 				    ver, isms_db_latest_version(kind));
 	return 0;
+}
+
+int isms_db_check_version_later(sqlite3 *db, enum isms_store kind, const char *path, struct isms_err *err)
+{
+	struct stmt_cache *c;
+
+	pthread_mutex_lock(&stmt_lock);
+	c = stmt_cache_of(db);
+	if (c) {
+		c->version_due = true;
+		c->kind = kind;
+	}
+	pthread_mutex_unlock(&stmt_lock);
+	return c ? 0 : isms_db_check_version(db, kind, path, err);
 }
 
 int isms_db_open_stat(const char *path, enum isms_store kind, unsigned flags,
@@ -515,6 +576,9 @@ static sqlite3_stmt *db_vquery(sqlite3 *db, struct isms_err *err, const char *sq
 	sqlite3_stmt *st;
 	int rc;
 
+	/* outside a transaction: a deferred version check runs first, in its own */
+	if (sqlite3_get_autocommit(db) && version_due(db, err) < 0)
+		return NULL;
 	rc = stmt_get(db, sql, &st);
 	if (rc != SQLITE_OK) {
 		(void)db_fail(db, err, rc, "prepare");

@@ -41,6 +41,15 @@ void isms_db_login_checkpoint_frames(sqlite3 *db, int frames);
  * and the schema version. */
 int isms_db_check_store(const char *path, struct stat *st, struct isms_err *err);
 int isms_db_check_version(sqlite3 *db, enum isms_store kind, const char *path, struct isms_err *err);
+/* The same check, for a login store kept open between calls (ISMS_DB_LOGIN):
+ * done in the store's next transaction (isms_db_begin, isms_db_begin_read),
+ * where the locks are taken anyway, or before its next statement outside
+ * one, instead of in a read transaction of its own now. Until it passes,
+ * every one of those fails with its error. Other connections: checked now. */
+int isms_db_check_version_later(sqlite3 *db, enum isms_store kind, const char *path, struct isms_err *err);
+/* Run the check isms_db_check_version_later deferred if it is still due (no
+ * transaction has run it, or it failed): 0 when none is due or it passes. */
+int isms_db_check_version_due(sqlite3 *db, struct isms_err *err);
 
 /* Apply the embedded schema/<store>/NNN_*.sql migrations above user_version. */
 int isms_db_migrate(sqlite3 *db, enum isms_store kind, struct isms_err *err);

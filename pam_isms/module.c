@@ -7,7 +7,9 @@
 
 #include "audit.h"
 #include "cache.h"
+#include "db.h"
 #include "module.h"
+#include "util.h"
 
 static int parse_arg(struct module *m, const char *arg)
 {
@@ -98,6 +100,20 @@ int module_open(struct module *m)
 	}
 	m->open = true;
 	return 0;
+}
+
+int module_settle(struct module *m, int rv)
+{
+	if (!m->open || (rv != PAM_SUCCESS && rv != PAM_IGNORE) ||
+	    isms_db_check_version_due(m->ctx.state, &m->err) == 0)
+		return rv;
+	if (isms_list_contains(m->conf->breakglass_accounts, m->user)) {
+		pam_syslog(m->pamh, LOG_ALERT, "break-glass account %s let in with the state store unusable: %s",
+			   m->user, m->err.msg);
+		return rv;
+	}
+	pam_syslog(m->pamh, LOG_ERR, "store unavailable: %s", m->err.msg);
+	return PAM_AUTHINFO_UNAVAIL;
 }
 
 void module_done(struct module *m)

@@ -48,6 +48,12 @@ int module_init(struct module *m, pam_handle_t *pamh, int flags, int argc, const
  * with m->err set; the config may be loaded even when the stores are not. */
 int module_open(struct module *m);
 
+/* The phase's result rv, unless a check of the stores that the phase left
+ * due (the state store's schema version, see isms_db_check_version_later)
+ * now fails: then the phase is refused (PAM_AUTHINFO_UNAVAIL), except for a
+ * break-glass account, whose use is an alert. */
+int module_settle(struct module *m, int rv);
+
 void module_done(struct module *m);
 
 /* One audit event for this transaction (service as actor, user as subject). */

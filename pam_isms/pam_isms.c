@@ -14,7 +14,7 @@ static int run(phase_fn phase, pam_handle_t *pamh, int flags, int argc, const ch
 
 	rv = module_init(&m, pamh, flags, argc, argv);
 	if (rv == PAM_SUCCESS)
-		rv = phase(&m);
+		rv = module_settle(&m, phase(&m));
 	module_done(&m);
 	return rv;
 }

@@ -15,6 +15,7 @@ setup() {
 	actl person add E100 --name "Alice Example" --email alice@example.com >/dev/null
 	actl account add alice --owner E100 >/dev/null
 	REG=$ROOT/var/lib/isms/registry.db
+	STATE_VERSION=$(sql state "PRAGMA user_version")
 }
 
 # twice CMD: two account-phase transactions for alice in one process, CMD between.
@@ -63,6 +64,37 @@ test_a_store_made_group_writable_between_logins_denies_the_second() {
 	OUT=$(twice "chmod 660 $REG")
 	assert_contains "$OUT" "#1 acct: PAM_AUTHINFO_UNAVAIL"
 	assert_file_contains "$SYSLOG" "is writable by group or other"
+}
+
+# The state store's schema version is read again inside the next login's
+# first transaction on it; a phase that ends without having read it passes
+# only once it has.
+test_a_state_store_of_another_version_between_logins_denies_the_second() {
+	setup
+	OUT=$(twice "sqlite3 $ROOT/var/lib/isms/state.db 'PRAGMA user_version = 99'")
+	assert_contains "$OUT" "#0 acct: PAM_SUCCESS"
+	assert_contains "$OUT" "#1 acct: PAM_AUTHINFO_UNAVAIL"
+	assert_file_contains "$SYSLOG" "newer than this program"
+	# with the version back, logins in the same process go on
+	sql state "PRAGMA user_version = $STATE_VERSION"
+	cat > "$ROOT/toggle.sh" <<EOF
+if [ -e $ROOT/toggled ]; then v=$STATE_VERSION; else v=99; touch $ROOT/toggled; fi
+sqlite3 $ROOT/var/lib/isms/state.db "PRAGMA user_version = \$v"
+EOF
+	OUT=$(pamrun sshd alice -v -n 3 -x "bash $ROOT/toggle.sh" acct || true)
+	assert_contains "$OUT" "#0 acct: PAM_SUCCESS"
+	assert_contains "$OUT" "#1 acct: PAM_AUTHINFO_UNAVAIL"
+	assert_contains "$OUT" "#2 acct: PAM_SUCCESS"
+}
+
+test_a_break_glass_account_passes_a_state_store_of_another_version_with_an_alert() {
+	setup
+	add_user rescue 1500
+	actl account add rescue --kind breakglass >/dev/null
+	conf_set general breakglass_accounts rescue
+	OUT=$(pamrun sshd rescue -v -n 2 -x "sqlite3 $ROOT/var/lib/isms/state.db 'PRAGMA user_version = 99'" acct || true)
+	assert_contains "$OUT" "#1 acct: PAM_SUCCESS"
+	assert_file_contains "$SYSLOG" "break-glass account rescue let in with the state store unusable"
 }
 
 test_a_config_changed_between_logins_is_read_again() {
