@@ -21,6 +21,7 @@ extern const size_t isms_registry_migrations_count, isms_state_migrations_count;
 
 #define BUSY_TIMEOUT_MS 5000
 #define LOGIN_CHECKPOINT_FRAMES 64
+#define STATE_PAGE_SIZE "2048"
 
 /* Statements kept prepared on the stores pam_isms keeps open between logins
  * (ISMS_DB_LOGIN): parsing the SQL again on every login would cost more than
@@ -31,6 +32,7 @@ extern const size_t isms_registry_migrations_count, isms_state_migrations_count;
 
 struct stmt_slot {
 	sqlite3_stmt *st;
+	const char *key;        /* the caller's text when prepared: usually a literal */
 	bool busy;
 };
 
@@ -85,11 +87,14 @@ static int stmt_get(sqlite3 *db, const char *sql, sqlite3_stmt **ret)
 
 	pthread_mutex_lock(&stmt_lock);
 	c = stmt_cache_of(db);
-	if (c) {
+	/* the same literal first (one compare of its text), then any same text */
+	for (int pass = 0; c && pass < 2; pass++) {
 		for (size_t i = 0; i < c->n; i++) {
-			if (!c->slot[i].busy && strcmp(sqlite3_sql(c->slot[i].st), sql) == 0) {
-				c->slot[i].busy = true;
-				*ret = c->slot[i].st;
+			struct stmt_slot *s = &c->slot[i];
+
+			if (!s->busy && (pass || s->key == sql) && strcmp(sqlite3_sql(s->st), sql) == 0) {
+				s->busy = true;
+				*ret = s->st;
 				pthread_mutex_unlock(&stmt_lock);
 				return SQLITE_OK;
 			}
@@ -98,7 +103,7 @@ static int stmt_get(sqlite3 *db, const char *sql, sqlite3_stmt **ret)
 	rc = sqlite3_prepare_v3(db, sql, -1, c && c->n < STMT_SLOTS ? SQLITE_PREPARE_PERSISTENT : 0,
 				ret, NULL);
 	if (rc == SQLITE_OK && c && c->n < STMT_SLOTS && *ret)
-		c->slot[c->n++] = (struct stmt_slot){ .st = *ret, .busy = true };
+		c->slot[c->n++] = (struct stmt_slot){ .st = *ret, .key = sql, .busy = true };
 	pthread_mutex_unlock(&stmt_lock);
 	return rc;
 }
@@ -471,6 +476,11 @@ int isms_db_open_stat(const char *path, enum isms_store kind, unsigned flags,
 		stmt_cache_add(db);
 	}
 	rc = sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+	/* A new state store: every login commits a few small rows to it, and a
+	 * commit writes (and checksums) whole pages to the WAL; smaller pages
+	 * halve that. Takes effect only before the file has its first page. */
+	if (rc == SQLITE_OK && create && kind == ISMS_STATE)
+		rc = sqlite3_exec(db, "PRAGMA page_size = " STATE_PAGE_SIZE, NULL, NULL, NULL);
 	if (rc == SQLITE_OK && !ro)
 		rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL",
 				  NULL, NULL, NULL);
