@@ -48,10 +48,26 @@ int isms_vault_create_key(const char *path, struct isms_err *err)
 	return 0;
 }
 
-int isms_vault_load(const char *path, struct isms_vault *ret, struct isms_err *err)
+int isms_vault_check_st(const struct stat *st, const char *path, struct isms_err *err)
+{
+	if (!S_ISREG(st->st_mode))
+		return isms_err_set(err, -EPERM, "host key %s: not a regular file", path);
+	if (st->st_mode & 077)
+		return isms_err_set(err, -EPERM,
+				    "host key %s is accessible by group or other (mode %04o); fix: chmod 600 %s",
+				    path, (unsigned)(st->st_mode & 07777), path);
+	if (st->st_uid != 0 && geteuid() == 0)
+		return isms_err_set(err, -EPERM, "host key %s is not owned by root; fix: chown root %s",
+				    path, path);
+	if (st->st_size != ISMS_VAULT_KEYBYTES)
+		return isms_err_set(err, -EBADMSG, "host key %s: must be exactly %d bytes", path,
+				    ISMS_VAULT_KEYBYTES);
+	return 0;
+}
+
+int isms_vault_load_st(const char *path, struct isms_vault *ret, struct stat *st, struct isms_err *err)
 {
 	unsigned char buf[ISMS_VAULT_KEYBYTES + 1];
-	struct stat st;
 	ssize_t n;
 	int fd, r;
 
@@ -61,25 +77,13 @@ int isms_vault_load(const char *path, struct isms_vault *ret, struct isms_err *e
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return isms_err_set(err, -errno, "host key %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, st) < 0) {
 		r = isms_err_set(err, -errno, "host key %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		r = isms_err_set(err, -EPERM, "host key %s: not a regular file", path);
+	r = isms_vault_check_st(st, path, err);
+	if (r < 0)
 		goto out;
-	}
-	if (st.st_mode & 077) {
-		r = isms_err_set(err, -EPERM,
-				 "host key %s is accessible by group or other (mode %04o); fix: chmod 600 %s",
-				 path, (unsigned)(st.st_mode & 07777), path);
-		goto out;
-	}
-	if (st.st_uid != 0 && geteuid() == 0) {
-		r = isms_err_set(err, -EPERM, "host key %s is not owned by root; fix: chown root %s",
-				 path, path);
-		goto out;
-	}
 	/* asks one byte more than a key: a regular file read short is at its end */
 	n = read(fd, buf, sizeof(buf));
 	if (n != ISMS_VAULT_KEYBYTES) {
@@ -93,6 +97,13 @@ out:
 	sodium_memzero(buf, sizeof(buf));
 	close(fd);
 	return r;
+}
+
+int isms_vault_load(const char *path, struct isms_vault *ret, struct isms_err *err)
+{
+	struct stat st;
+
+	return isms_vault_load_st(path, ret, &st, err);
 }
 
 void isms_vault_wipe(struct isms_vault *v)

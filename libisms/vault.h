@@ -4,6 +4,7 @@
 #define ISMS_VAULT_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "err.h"
 
@@ -19,6 +20,10 @@ int isms_vault_create_key(const char *path, struct isms_err *err);
 /* Load the key: refused if the file is readable or writable by anyone but
  * its owner, not a regular file, of the wrong size, or (caller root) not owned by root. */
 int isms_vault_load(const char *path, struct isms_vault *ret, struct isms_err *err);
+/* The same, also giving the identity of the file read (fstat). */
+int isms_vault_load_st(const char *path, struct isms_vault *ret, struct stat *st, struct isms_err *err);
+/* The rules isms_vault_load applies to the key file, on its stat. */
+int isms_vault_check_st(const struct stat *st, const char *path, struct isms_err *err);
 
 void isms_vault_wipe(struct isms_vault *v);
 

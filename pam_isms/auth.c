@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "cache.h"
 #include "clock.h"
 #include "db.h"
 #include "mfa.h"
@@ -293,7 +294,8 @@ static int authenticate(struct auth *a)
 		module_audit(m, "mfa", "allow", "not_required", details, 0);
 		return forward_password_only(m);
 	}
-	r = isms_vault_load(m->conf->host_key, &a->vault, &m->err);
+	r = m->cached ? module_cache_vault(m->conf->host_key, &a->vault, &m->err) :
+			isms_vault_load(m->conf->host_key, &a->vault, &m->err);
 	if (r < 0)
 		goto store_error;
 	a->vault_loaded = true;

@@ -38,6 +38,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "cache.h"
 #include "db.h"
 #include "util.h"
@@ -63,6 +65,9 @@ static struct {
 	int sentinel;           /* O_DIRECTORY descriptor on the state store's directory */
 	struct stat sentinel_st;
 	bool fork_held;         /* the atfork prepare handler holds the lock */
+	struct isms_vault *vault; /* the host key (sodium_malloc: locked, never in a core dump) */
+	char *vault_path;
+	struct stat vault_st;
 } cache = { .lock = PTHREAD_MUTEX_INITIALIZER, .sentinel = -1 };
 
 /* Why this process refuses to open the stores (NULL: it does not). Set once,
@@ -74,8 +79,11 @@ static int uncached_calls;
  * within each, as any PAM module does). */
 static bool no_cache;
 
+static void drop_vault(void);
+
 static void forget_stores(void)
 {
+	drop_vault();
 	/* not closed: their descriptors are no longer known to be theirs */
 	memset(&cache.ctx, 0, sizeof(cache.ctx));
 	cache.open = false;
@@ -116,9 +124,18 @@ static int sentinel_open(const char *store)
 	return 0;
 }
 
+static void drop_vault(void)
+{
+	sodium_free(cache.vault);   /* wipes it */
+	cache.vault = NULL;
+	free(cache.vault_path);
+	cache.vault_path = NULL;
+}
+
 static void drop_all(void)
 {
 	drop_stores();
+	drop_vault();
 	isms_conf_free(cache.conf);
 	cache.conf = NULL;
 	free(cache.conf_path);
@@ -129,8 +146,10 @@ static void atfork_prepare(void)
 {
 	/* trylock: the forking thread may be inside a call (its conversation) */
 	cache.fork_held = pthread_mutex_trylock(&cache.lock) == 0;
-	if (cache.fork_held)
+	if (cache.fork_held) {
 		drop_stores();
+		drop_vault();   /* no child inherits the key */
+	}
 	isms_db_fork_prepare();
 	/* another thread's own stores, in use, would come along too */
 	if (cache.fork_held && __atomic_load_n(&uncached_calls, __ATOMIC_SEQ_CST) > 0) {
@@ -256,6 +275,40 @@ int module_cache_open(const char *conf_path, struct isms_conf **conf, struct ism
 	if (++cache.calls >= LONG_LIVED_CALLS)
 		isms_db_login_checkpoint_frames(cache.ctx.state, LONG_LIVED_CHECKPOINT_FRAMES);
 	*ctx = cache.ctx;
+	return 0;
+}
+
+int module_cache_vault(const char *path, struct isms_vault *ret, struct isms_err *err)
+{
+	struct stat st;
+	int r;
+
+	if (lstat(path, &st) < 0) {   /* as the load's O_NOFOLLOW: a link is another file */
+		drop_vault();
+		return isms_err_set(err, -errno, "host key %s: %s", path, strerror(errno));
+	}
+	if (cache.vault && strcmp(cache.vault_path, path) == 0 && same_file(&st, &cache.vault_st)) {
+		r = isms_vault_check_st(&st, path, err);
+		if (r < 0) {
+			drop_vault();
+			return r;
+		}
+		*ret = *cache.vault;
+		return 0;
+	}
+	drop_vault();
+	/* the identity is the file read (fstat): a change after it is seen next time */
+	r = isms_vault_load_st(path, ret, &st, err);
+	if (r < 0)
+		return r;
+	cache.vault = sodium_malloc(sizeof(*cache.vault));
+	cache.vault_path = strdup(path);
+	if (!cache.vault || !cache.vault_path) {
+		drop_vault();   /* kept or not, this call has its key */
+		return 0;
+	}
+	*cache.vault = *ret;
+	cache.vault_st = st;
 	return 0;
 }
 

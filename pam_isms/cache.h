@@ -7,6 +7,7 @@
 #include "conf.h"
 #include "ctx.h"
 #include "err.h"
+#include "vault.h"
 
 /* Why this process can no longer open the stores (see cache.c), or NULL.
  * Every call then fails closed. */
@@ -25,6 +26,12 @@ bool module_cache_acquire(void);
  * cache. On failure *conf may still be set (the stores failed, not the config). */
 int module_cache_open(const char *conf_path, struct isms_conf **conf, struct isms_ctx *ctx,
 		      struct isms_err *err);
+
+/* The host key at path, kept between calls like the config: the file's
+ * identity (device, inode, size, times, mode, owner) and the key file rules
+ * are checked every call, and it is read again when any changed. Dropped
+ * (wiped) before the process forks. */
+int module_cache_vault(const char *path, struct isms_vault *ret, struct isms_err *err);
 
 /* End the call: the registry snapshot ends; stores left mid-transaction are closed. */
 void module_cache_release(void);

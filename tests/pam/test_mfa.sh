@@ -493,4 +493,24 @@ test_enroll_refuses_a_second_active_token_and_unknown_accounts() {
 	assert_contains "$OUT" "service accounts are never prompted"
 }
 
+# The host key is kept between logins of one process (pam_isms/cache.c); a key
+# replaced or opened up between two of them is seen by the second.
+test_a_host_key_replaced_between_two_logins_of_one_process_is_read_again() {
+	setup
+	local key=$ROOT/etc/isms/host.key
+	OUT=$(pamrun sshd alice -v -n 2 -a "$(code_at $T0)" \
+		-x "head -c 32 /dev/urandom > $key.new && chmod 600 $key.new && mv $key.new $key" auth || true)
+	assert_contains "$OUT" "#0 auth: PAM_SUCCESS"
+	assert_contains "$OUT" "#1 auth: PAM_AUTHINFO_UNAVAIL"
+	assert_file_contains "$SYSLOG" "secret does not open with this host key"
+}
+
+test_a_host_key_made_group_readable_between_two_logins_of_one_process_is_refused() {
+	setup
+	OUT=$(pamrun sshd alice -v -n 2 -a "$(code_at $T0)" -x "chmod 640 $ROOT/etc/isms/host.key" auth || true)
+	assert_contains "$OUT" "#0 auth: PAM_SUCCESS"
+	assert_contains "$OUT" "#1 auth: PAM_AUTHINFO_UNAVAIL"
+	assert_file_contains "$SYSLOG" "is accessible by group or other"
+}
+
 run_tests
