@@ -33,8 +33,10 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,6 +70,7 @@ static struct {
 	struct isms_vault *vault; /* the host key (sodium_malloc: locked, never in a core dump) */
 	char *vault_path;
 	struct stat vault_st;
+	bool vault_wipeonfork;  /* its page comes zeroed in a child */
 } cache = { .lock = PTHREAD_MUTEX_INITIALIZER, .sentinel = -1 };
 
 /* Why this process refuses to open the stores (NULL: it does not). Set once,
@@ -79,11 +82,8 @@ static int uncached_calls;
  * within each, as any PAM module does). */
 static bool no_cache;
 
-static void drop_vault(void);
-
 static void forget_stores(void)
 {
-	drop_vault();
 	/* not closed: their descriptors are no longer known to be theirs */
 	memset(&cache.ctx, 0, sizeof(cache.ctx));
 	cache.open = false;
@@ -202,8 +202,13 @@ bool module_cache_acquire(void)
 	if (tainted || no_cache || pthread_mutex_trylock(&cache.lock) != 0)
 		return false;
 	if (cache.pid != getpid()) {
-		/* forked without the handlers (a raw clone): nothing inherited is ours */
+		/* forked without the handlers (a raw clone): nothing inherited is ours.
+		 * A key page that came zeroed (MADV_WIPEONFORK), sodium's canary with
+		 * it, is let go of; sodium_free would take it for an overflow. */
 		forget_stores();
+		if (cache.vault_wipeonfork)
+			cache.vault = NULL;
+		drop_vault();
 		cache.calls = 0;
 		cache.pid = getpid();
 	}
@@ -259,6 +264,7 @@ int module_cache_open(const char *conf_path, struct isms_conf **conf, struct ism
 	*conf = cache.conf;
 	if (cache.open && !sentinel_intact()) {
 		forget_stores();
+		drop_vault();
 		tainted = "the application closed the descriptors of the stores";
 		return isms_err_set(err, -EBADF, "%s; restart it", tainted);
 	}
@@ -307,6 +313,10 @@ int module_cache_vault(const char *path, struct isms_vault *ret, struct isms_err
 		drop_vault();   /* kept or not, this call has its key */
 		return 0;
 	}
+	/* a child forked without the fork handlers (mid-call, or a raw clone) sees zeros */
+	cache.vault_wipeonfork =
+		madvise((void *)((uintptr_t)cache.vault & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1)),
+			(size_t)sysconf(_SC_PAGESIZE), MADV_WIPEONFORK) == 0;
 	*cache.vault = *ret;
 	cache.vault_st = st;
 	return 0;

@@ -513,4 +513,15 @@ test_a_host_key_made_group_readable_between_two_logins_of_one_process_is_refused
 	assert_file_contains "$SYSLOG" "is accessible by group or other"
 }
 
+# A child made by the clone system call runs no fork handlers: it inherits the
+# kept key's page zeroed (MADV_WIPEONFORK) and must read the key afresh. The
+# same code again is then a replay: the secret opened, with the right key.
+test_a_child_forked_without_fork_handlers_reads_the_host_key_afresh() {
+	setup
+	OUT=$(pamrun sshd alice -v -n 2 -R -a "$(code_at $T0)" auth || true)
+	assert_contains "$OUT" "#0 auth: PAM_SUCCESS"
+	assert_contains "$OUT" "#1 auth: PAM_AUTH_ERR"
+	assert_eq "$(sql state "SELECT reason FROM audit_events WHERE event = 'mfa' ORDER BY seq DESC LIMIT 1")" replayed_code
+}
+
 run_tests

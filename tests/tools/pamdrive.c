@@ -5,12 +5,14 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <security/pam_appl.h>
@@ -222,11 +224,12 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: pamdrive -d CONFDIR [-s SERVICE] -u USER [-r RHOST] [-t TTY]\n"
 			"                [-a ANSWER]... [-A AUTHTOK] [-e NAME] [-n REPEAT] [-o FIRST] [-x CMD]\n"
-			"                [-F] [-C] [-T THREADS] [-v] [-q] PHASE...\n"
+			"                [-F|-R] [-C] [-T THREADS] [-v] [-q] PHASE...\n"
 			"PHASE: auth acct open close setcred. -e prints a PAM environment variable after.\n"
 			"With -n, a \"%%d\" in USER is replaced by the iteration (FIRST, FIRST+1, ...; FIRST is 0\n"
 			"unless -o): one user per transaction. -x runs CMD (sh -c) between transactions; -F runs\n"
-			"every transaction after the first in a forked child; -C closes every descriptor above 2\n"
+			"every transaction after the first in a forked child (-R: forked by the clone system call,\n"
+			"which runs no pthread_atfork handlers); -C closes every descriptor above 2\n"
 			"between transactions (as a detaching daemon does) and opens /dev/null on their numbers;\n"
 			"-T runs THREADS threads at once, each REPEAT transactions on a handle of its own (users\n"
 			"numbered on across threads); -v prints each transaction's results.\n"
@@ -238,7 +241,7 @@ int main(int argc, char **argv)
 {
 	const char *confdir = NULL, *service = "isms-test", *user = NULL, *rhost = NULL, *tty = NULL;
 	const char *authtok = NULL, *envname[8], *between = NULL;
-	bool in_child = false, verbose = false, close_all = false;
+	bool in_child = false, raw_fork = false, verbose = false, close_all = false;
 	int threads = 0;
 	struct answers a = { 0 };
 	struct pam_conv pc = { conv, &a };
@@ -246,7 +249,7 @@ int main(int argc, char **argv)
 	int c, nenv = 0, first_fail = 0;
 	struct timespec t0, t1;
 
-	while ((c = getopt(argc, argv, "d:s:u:r:t:a:A:e:n:o:x:FCT:vq")) != -1) {
+	while ((c = getopt(argc, argv, "d:s:u:r:t:a:A:e:n:o:x:FRCT:vq")) != -1) {
 		switch (c) {
 		case 'd': confdir = optarg; break;
 		case 's': service = optarg; break;
@@ -260,6 +263,7 @@ int main(int argc, char **argv)
 		case 'o': first = strtol(optarg, NULL, 10); break;
 		case 'x': between = optarg; break;
 		case 'F': in_child = true; break;
+		case 'R': in_child = raw_fork = true; break;
 		case 'C': close_all = true; break;
 		case 'T': threads = (int)strtol(optarg, NULL, 10); break;
 		case 'v': verbose = true; break;
@@ -293,7 +297,8 @@ int main(int argc, char **argv)
 		 * a forked child does not trip over it) */
 		if (it > 0 && in_child) {
 			fflush(stdout);
-			child = fork();
+			/* -R: the clone system call itself, as fork(2) without its handlers */
+			child = raw_fork ? (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0) : fork();
 			if (child < 0)
 				return 2;
 			if (child > 0) {
