@@ -377,15 +377,21 @@ char *isms_ldap_dn_key(const char *dn)
 	/* Case folded, no blanks around separators, hex escapes in lower case:
 	 * enough to match member values to entry DNs without parsing every DN
 	 * (ldap_dn_normalize costs more than reading the entry). */
-	char *out, *o;
-	bool esc = false;
+	char *out;
 
 	if (!dn)
 		return NULL;
 	out = malloc(strlen(dn) + 1);
-	if (!out)
-		return NULL;
-	o = out;
+	if (out)
+		isms_ldap_dn_key_into(dn, out);
+	return out;
+}
+
+void isms_ldap_dn_key_into(const char *dn, char *out)
+{
+	char *o = out;
+	bool esc = false;
+
 	for (const char *p = dn; *p; p++) {
 		char c = (char)tolower((unsigned char)*p);
 
@@ -405,7 +411,6 @@ char *isms_ldap_dn_key(const char *dn)
 		*o++ = c;
 	}
 	*o = '\0';
-	return out;
 }
 
 char *isms_ldap_filter_eq(const char *attr, const char *value)

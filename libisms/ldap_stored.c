@@ -20,11 +20,12 @@ struct jbuf {
 	char *p;
 	size_t len, cap;
 	bool oom;
+	bool skip;              /* only checking the text: build nothing */
 };
 
 static void jb_put(struct jbuf *b, const char *s, size_t n)
 {
-	if (b->oom)
+	if (b->oom || b->skip)
 		return;
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 256;
@@ -196,10 +197,11 @@ static void utf8_put(struct jbuf *b, unsigned cp)
 	}
 }
 
-/* A string at j->p (the opening quote); malloc'd, NUL-free. */
+/* A string at j->p (the opening quote); malloc'd, NUL-free. ret NULL: checked
+ * and skipped. */
 static int jp_string(struct jp *j, char **ret)
 {
-	struct jbuf b = { 0 };
+	struct jbuf b = { .skip = !ret };
 	const char *run;
 
 	if (*j->p != '"')
@@ -250,6 +252,8 @@ static int jp_string(struct jp *j, char **ret)
 	}
 	jb_put(&b, run, (size_t)(j->p - run));
 	j->p++;
+	if (b.skip)
+		return 0;
 	if (!b.p && !b.oom) {
 		b.p = strdup("");
 		b.oom = !b.p;
@@ -284,12 +288,31 @@ static int jp_number(struct jp *j, long long *ret)
 	return 0;
 }
 
+/* A list of strings; ret NULL: checked and skipped. */
 static int jp_list(struct jp *j, char ***ret)
 {
-	char **l = calloc(1, sizeof(*l));
+	char **l;
 	size_t n = 0;
 	int r = 0;
 
+	if (!ret) {
+		j->p++;   /* [ */
+		jp_ws(j);
+		while (r == 0 && *j->p != ']') {
+			if (n++) {
+				if (*j->p != ',')
+					return -EBADMSG;
+				j->p++;
+				jp_ws(j);
+			}
+			r = jp_string(j, NULL);
+			jp_ws(j);
+		}
+		if (r == 0)
+			j->p++;   /* ] */
+		return r;
+	}
+	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
 	j->p++;   /* [ */
@@ -328,8 +351,9 @@ static int jp_list(struct jp *j, char ***ret)
 	return 0;
 }
 
-/* Where each key goes in an entry; unknown keys are refused. */
-static int jp_field(struct jp *j, struct isms_ldap_entry *e, const char *key)
+/* Where each key goes in an entry; unknown keys are refused. e NULL: the
+ * value is checked and skipped, and v points at the few it keeps. */
+static int jp_field(struct jp *j, struct isms_ldap_entry *e, struct isms_ldap_stored_view *v, const char *key)
 {
 	static const struct { const char *key; size_t off; } strs[] = {
 		{ "name", offsetof(struct isms_ldap_entry, name) },
@@ -353,32 +377,148 @@ static int jp_field(struct jp *j, struct isms_ldap_entry *e, const char *key)
 		{ "uniqueMember", offsetof(struct isms_ldap_entry, unique_member) },
 	};
 
+	long long num;
+
+	if (!e) {
+		const char **at = strcmp(key, "name") == 0 ? &v->name :
+				  strcmp(key, "manager_dn") == 0 ? &v->manager_dn :
+				  strcmp(key, "employee_no") == 0 ? &v->employee_no : NULL;
+
+		if (at)
+			*at = j->p;
+		if (strcmp(key, "locked_time") == 0 || strcmp(key, "shadow_expire") == 0)
+			v->lock = true;
+	}
 	for (size_t i = 0; i < ISMS_ARRAY_SIZE(strs); i++)
 		if (strcmp(key, strs[i].key) == 0) {
-			char **f = (char **)((char *)e + strs[i].off), *v;
-			int r = jp_string(j, &v);
+			char **f, *s;
+			int r;
 
+			if (!e)
+				return jp_string(j, NULL);
+			f = (char **)((char *)e + strs[i].off);
+			r = jp_string(j, &s);
 			if (r == 0) {
 				free(*f);
-				*f = v;
+				*f = s;
 			}
 			return r;
 		}
 	for (size_t i = 0; i < ISMS_ARRAY_SIZE(nums); i++)
 		if (strcmp(key, nums[i].key) == 0)
-			return jp_number(j, (long long *)((char *)e + nums[i].off));
+			return jp_number(j, e ? (long long *)((char *)e + nums[i].off) : &num);
 	for (size_t i = 0; i < ISMS_ARRAY_SIZE(lists); i++)
 		if (strcmp(key, lists[i].key) == 0 && *j->p == '[') {
-			char ***f = (char ***)((char *)e + lists[i].off), **v;
-			int r = jp_list(j, &v);
+			char ***f, **l;
+			int r;
 
+			if (!e)
+				return jp_list(j, NULL);
+			f = (char ***)((char *)e + lists[i].off);
+			r = jp_list(j, &l);
 			if (r == 0) {
 				isms_list_free(*f);
-				*f = v;
+				*f = l;
 			}
 			return r;
 		}
 	return -EBADMSG;
+}
+
+/* A key into buf (every known key is short and plain; a longer or escaped one
+ * is decoded, and matches none when it does not fit). */
+static int jp_key(struct jp *j, char *buf, size_t len)
+{
+	const char *start = j->p;
+	size_t n;
+	int r = jp_string(j, NULL);
+
+	if (r < 0)
+		return r;
+	n = (size_t)(j->p - start) - 2;
+	if (n < len && !memchr(start + 1, '\\', n)) {
+		memcpy(buf, start + 1, n);
+		buf[n] = '\0';
+		return 0;
+	} else {
+		struct jp k = { .p = start };
+		char *s;
+
+		r = jp_string(&k, &s);
+		if (r < 0)
+			return r;
+		(void)snprintf(buf, len, "%s", strlen(s) < len ? s : "");
+		free(s);
+		return 0;
+	}
+}
+
+/* The object at j->p, into e, or (e NULL) checked with v pointing into it. */
+static int jp_object(struct jp *j, struct isms_ldap_entry *e, struct isms_ldap_stored_view *v)
+{
+	int r = 0;
+
+	jp_ws(j);
+	if (*j->p != '{')
+		return -EBADMSG;
+	j->p++;
+	jp_ws(j);
+	while (r == 0 && *j->p != '}') {
+		char key[32];
+
+		r = jp_key(j, key, sizeof(key));
+		jp_ws(j);
+		if (r == 0 && *j->p != ':')
+			r = -EBADMSG;
+		else if (r == 0)
+			j->p++;
+		jp_ws(j);
+		if (r == 0)
+			r = jp_field(j, e, v, key);
+		jp_ws(j);
+		if (r == 0 && *j->p == ',') {
+			j->p++;
+			jp_ws(j);
+			if (*j->p == '}')
+				r = -EBADMSG;
+		} else if (r == 0 && *j->p != '}') {
+			r = -EBADMSG;
+		}
+	}
+	if (r == 0) {
+		j->p++;
+		jp_ws(j);
+		if (*j->p || !(e ? e->name != NULL : v->name != NULL))
+			r = -EBADMSG;
+	}
+	return r;
+}
+
+int isms_ldap_stored_scan(const char *json, struct isms_ldap_stored_view *ret)
+{
+	struct jp j = { .p = json };
+
+	memset(ret, 0, sizeof(*ret));
+	return jp_object(&j, NULL, ret);
+}
+
+char *isms_ldap_stored_str(const char *quote)
+{
+	struct jp j = { .p = quote };
+	char *s = NULL;
+
+	return quote && jp_string(&j, &s) == 0 ? s : NULL;
+}
+
+bool isms_ldap_stored_plain(const char *quote, const char **ret_p, size_t *ret_len)
+{
+	const char *end = quote ? strchr(quote + 1, '"') : NULL;
+
+	if (!end || memchr(quote + 1, '\\', (size_t)(end - quote - 1)))
+		return false;
+	*ret_p = quote + 1;
+	*ret_len = (size_t)(end - quote - 1);
+	return true;
 }
 
 int isms_ldap_entry_from_json(const char *uuid, const char *dn, enum isms_ldap_kind kind,
@@ -395,43 +535,8 @@ int isms_ldap_entry_from_json(const char *uuid, const char *dn, enum isms_ldap_k
 	e->stored = strdup(json);
 	if (!e->uuid || !e->dn || !e->stored)
 		r = -ENOMEM;
-	jp_ws(&j);
-	if (r == 0) {
-		if (*j.p != '{')
-			r = -EBADMSG;
-		else
-			j.p++;
-	}
-	jp_ws(&j);
-	while (r == 0 && *j.p != '}') {
-		char *key = NULL;
-
-		r = jp_string(&j, &key);
-		jp_ws(&j);
-		if (r == 0 && *j.p != ':')
-			r = -EBADMSG;
-		else if (r == 0)
-			j.p++;
-		jp_ws(&j);
-		if (r == 0)
-			r = jp_field(&j, e, key);
-		free(key);
-		jp_ws(&j);
-		if (r == 0 && *j.p == ',') {
-			j.p++;
-			jp_ws(&j);
-			if (*j.p == '}')
-				r = -EBADMSG;
-		} else if (r == 0 && *j.p != '}') {
-			r = -EBADMSG;
-		}
-	}
-	if (r == 0) {
-		j.p++;
-		jp_ws(&j);
-		if (*j.p || !e->name)
-			r = -EBADMSG;
-	}
+	if (r == 0)
+		r = jp_object(&j, e, NULL);
 	if (r < 0) {
 		isms_ldap_entry_free(e);
 		return r;
