@@ -458,9 +458,10 @@ static int accounts_depart(struct apply *a)
 				    "sync would remove %lld of %lld directory accounts, more than max_removals = %lld%%;"
 				    " check [ldap] base and filters, or run again with --force",
 				    a->sum->departed, a->active_before, a->conf->ldap_max_removals);
-	/* A person has left when every account they own has. */
+	/* A person has left when every account they own has (so one of them has:
+	 * only those people are looked at, not every one). */
 	r = SYNC_EXEC(a, "UPDATE people SET status = 'departed', updated_at = ?1 WHERE source = 'ldap' AND status = 'active'"
-			 " AND EXISTS (SELECT 1 FROM accounts WHERE person_id = people.id)"
+			 " AND id IN (SELECT person_id FROM accounts WHERE status IN ('departed', 'revoked'))"
 			 " AND NOT EXISTS (SELECT 1 FROM accounts WHERE person_id = people.id"
 			 " AND status NOT IN ('departed', 'revoked'))", "i", a->now);
 	if (r == 0)
