@@ -144,9 +144,16 @@ static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_
 		char *key = isms_ldap_dn_key(e->manager_dn);
 		size_t mi = key ? SMAP_IDX(isms_smap_get(&a->acc_dn, key)) : 0;
 
-		free(key);
-		if (mi)
+		if (mi) {
 			manager_no = a->snap->accounts[mi - 1]->employee_no;
+		} else if (key && a->delta) {
+			/* Not written by this delta: the stored entry at that DN. */
+			const char *no = isms_smap_get(&a->delta->mgr_no, key);
+
+			manager_no = no && no[0] ? no : NULL;
+			mi = no != NULL;
+		}
+		free(key);
 		*ret_mgr_missing = !mi;
 	}
 	p = sync_person_find(a, e->employee_no, &r);
@@ -489,6 +496,15 @@ void sync_apply_init(struct apply *a, struct isms_ctx *ctx, LDAP *ld, const stru
 	a->sum = sum;
 	a->err = err;
 	a->now = isms_now();
+}
+
+int sync_apply_written(struct apply *a)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < a->snap->naccounts; i++)
+		r = account_write(a, i, true);
+	return r < 0 ? r : accounts_depart(a);
 }
 
 /* Entry i of its kind has just been added to the snapshot. */

@@ -49,6 +49,34 @@ struct stored_entry {
 	char *uuid, *dn, *data, *kind;
 };
 
+/* One kind's content sync: the entries sent, and the UUIDs announced present
+ * or deleted (an entry neither sent nor present is gone unless the server
+ * sent deletes as such, refresh_deletes). */
+struct sync_changes {
+	struct isms_snapshot *changed;
+	const struct isms_smap *present, *deleted;
+	bool refresh_deletes;
+};
+
+/* An incremental sync as a delta (sync_delta.c). */
+struct sync_delta {
+	struct isms_snapshot snap;      /* accounts to write: stored ones that depend on a change, then the changes */
+	size_t *order;                  /* row of each stored one, while they are collected */
+	struct stored_entry *stored;    /* the stored rows of those accounts */
+	size_t nstored;
+	char **gone;                    /* entryUUIDs of accounts gone from the directory */
+	size_t ngone;
+	struct isms_smap changed_dn;    /* DN keys of accounts changed or gone */
+	struct isms_smap want;          /* DN keys of managers whose employee number is needed */
+	struct isms_smap mgr_no;        /* DN key -> employee number ("" without one) of unchanged entries */
+	struct isms_smap written;       /* uuid -> stored account to write */
+	char **owned;                   /* strings the maps point at */
+	size_t nowned;
+	long long naccounts, ngroups;   /* entries in the directory now */
+	long long active_before;        /* directory accounts neither departed nor revoked before */
+	long long memberships;          /* directory memberships before */
+};
+
 struct apply {
 	struct isms_ctx *ctx;
 	const struct isms_conf *conf;
@@ -93,6 +121,8 @@ struct apply {
 	 * manager, so accounts are written as they arrive (see sync_apply_add). */
 	bool stream;
 	struct isms_sync_summary stream_sum; /* their changes, reported after the groups' */
+
+	const struct sync_delta *delta; /* applying a delta: managers not in snap are in delta->mgr_no */
 
 	/* Statements prepared once and rebound for every row (see SYNC_QUERY). */
 	struct { const char *sql; sqlite3_stmt *st; } kept[32];
@@ -147,7 +177,8 @@ int sync_person_set(char **field, const char *v);
 int sync_read_full(LDAP *ld, const struct isms_conf *conf, const struct isms_sync_opts *opts,
 		   struct isms_snapshot *snap, long long *skipped, struct isms_err *err);
 int sync_read_incremental(LDAP *ld, struct isms_ctx *ctx, const struct isms_sync_opts *opts,
-			  const char *cookies, struct isms_snapshot *snap, char **ret_cookies,
+			  const char *cookies, long long memberships, struct isms_snapshot *snap,
+			  struct sync_delta *delta, bool *ret_delta, char **ret_cookies,
 			  long long *skipped, struct isms_err *err);
 int sync_read_and_apply(struct isms_ctx *ctx, LDAP *ld, const struct isms_sync_opts *opts,
 			struct isms_snapshot *snap, struct isms_sync_summary *sum, struct isms_err *err);
@@ -157,6 +188,9 @@ void sync_apply_init(struct apply *a, struct isms_ctx *ctx, LDAP *ld, const stru
 		     const struct isms_sync_opts *opts, struct isms_sync_summary *sum, struct isms_err *err);
 int sync_apply_add(struct apply *a, enum isms_ldap_kind kind, size_t i);
 int sync_apply_finish(struct apply *a);
+/* Write every account of the snapshot the registry holds, then departures of
+ * the registry's accounts not seen (a delta's: those it loaded). */
+int sync_apply_written(struct apply *a);
 void sync_apply_free(struct apply *a);
 
 /* sync_members.c */
@@ -166,5 +200,15 @@ int sync_apply_members(struct apply *a);
 /* The stored snapshot: the row of one new or changed entry; the rows of entries gone. */
 int sync_apply_entry(struct apply *a, enum isms_ldap_kind kind, size_t i);
 int sync_apply_entries_gone(struct apply *a);
+
+/* sync_delta.c: 1 when the changes apply as a delta (d filled, the changed
+ * accounts moved into it), 0 when they need a full apply (nothing moved),
+ * negative errno with err set (-EBADMSG: a stored row unreadable). memberships:
+ * the count the last sync reported (-1: unknown). */
+int sync_delta_prepare(struct isms_ctx *ctx, struct sync_changes *acc, struct sync_changes *grp,
+		       long long memberships, struct sync_delta *d, struct isms_err *err);
+int sync_apply_delta(struct isms_ctx *ctx, LDAP *ld, struct sync_delta *d, const struct isms_sync_opts *opts,
+		     struct isms_sync_summary *sum, struct isms_err *err);
+void sync_delta_free(struct sync_delta *d);
 
 #endif
