@@ -23,12 +23,13 @@ struct jbuf {
 	bool skip;              /* only checking the text: build nothing */
 };
 
-static void jb_put(struct jbuf *b, const char *s, size_t n)
+/* Room for n more bytes and the NUL at the end (NULL: out of memory, or skipping). */
+static char *jb_room(struct jbuf *b, size_t n)
 {
 	if (b->oom || b->skip)
-		return;
+		return NULL;
 	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
+		size_t cap = b->cap ? b->cap * 2 : 512;
 		char *p;
 
 		while (cap < b->len + n + 1)
@@ -36,33 +37,65 @@ static void jb_put(struct jbuf *b, const char *s, size_t n)
 		p = realloc(b->p, cap);
 		if (!p) {
 			b->oom = true;
-			return;
+			return NULL;
 		}
 		b->p = p;
 		b->cap = cap;
 	}
-	memcpy(b->p + b->len, s, n);
+	return b->p + b->len;
+}
+
+static void jb_put(struct jbuf *b, const char *s, size_t n)
+{
+	char *p = jb_room(b, n);
+
+	if (!p)
+		return;
+	memcpy(p, s, n);
 	b->len += n;
-	b->p[b->len] = '\0';
+	p[n] = '\0';
+}
+
+static bool jb_plain(unsigned char c)
+{
+	return c >= 0x20 && c != '"' && c != '\\';
 }
 
 static void jb_str(struct jbuf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const char *run = s;
+	size_t n = 0;
+	char *p;
 
+	/* Most values need no escape: one copy. */
+	while (s[n] && jb_plain((unsigned char)s[n]))
+		n++;
+	if (!s[n]) {
+		p = jb_room(b, n + 2);
+		if (p) {
+			p[0] = '"';
+			memcpy(p + 1, s, n);
+			p[n + 1] = '"';
+			p[n + 2] = '\0';
+			b->len += n + 2;
+		}
+		return;
+	}
 	jb_put(b, "\"", 1);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		char esc[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
+		char esc[7] = { '\\', 'u', '0', '0', 0, 0, 0 };
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (jb_plain(c))
 			continue;
 		jb_put(b, run, (size_t)(s - run));
 		if (c == '"' || c == '\\') {
 			esc[1] = (char)c;
 			jb_put(b, esc, 2);
 		} else {
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
 			jb_put(b, esc, 6);
 		}
 		run = s + 1;
@@ -71,12 +104,23 @@ static void jb_str(struct jbuf *b, const char *s)
 	jb_put(b, "\"", 1);
 }
 
+/* A key: one of the writer's own names, plain ASCII. */
 static void jb_key(struct jbuf *b, const char *k)
 {
+	size_t n = strlen(k);
+	char *p = jb_room(b, n + 4), *o = p;
+
+	if (!p)
+		return;
 	if (b->len > 1)
-		jb_put(b, ",", 1);
-	jb_str(b, k);
-	jb_put(b, ":", 1);
+		*o++ = ',';
+	*o++ = '"';
+	memcpy(o, k, n);
+	o += n;
+	*o++ = '"';
+	*o++ = ':';
+	*o = '\0';
+	b->len += (size_t)(o - p);
 }
 
 static void jb_kstr(struct jbuf *b, const char *k, const char *v)
@@ -89,12 +133,17 @@ static void jb_kstr(struct jbuf *b, const char *k, const char *v)
 
 static void jb_knum(struct jbuf *b, const char *k, long long v)
 {
-	char n[32];
+	char n[24];
+	size_t i = sizeof(n);
 
 	if (v < 0)
 		return;
+	do {
+		n[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
 	jb_key(b, k);
-	jb_put(b, n, (size_t)snprintf(n, sizeof(n), "%lld", v));
+	jb_put(b, n + i, sizeof(n) - i);
 }
 
 static void jb_klist(struct jbuf *b, const char *k, char **l)
