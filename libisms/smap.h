@@ -5,10 +5,16 @@
 
 #include <stddef.h>
 
+/* One slot: the hash beside its key and value, so that a probe reads one
+ * cache line. key NULL: empty. */
+struct isms_smap_slot {
+	size_t hash;
+	const char *key;
+	void *val;
+};
+
 struct isms_smap {
-	const char **keys;
-	void **vals;
-	size_t *hashes;         /* compared before the keys: fewer cache misses */
+	struct isms_smap_slot *slots;   /* cap of them; iterate and skip those without a key */
 	size_t cap, n;
 };
 

@@ -401,7 +401,7 @@ int sync_delta_prepare(struct isms_ctx *ctx, struct sync_changes *acc, struct sy
 		p.ineligible = true;
 	if (r == 0 && !p.ineligible) {
 		for (size_t i = 0; i < d->want.cap && !need_second; i++)
-			need_second = d->want.keys[i] && !isms_smap_get(&d->mgr_no, d->want.keys[i]);
+			need_second = d->want.slots[i].key && !isms_smap_get(&d->mgr_no, d->want.slots[i].key);
 		if (need_second || d->ngone) {
 			p.second = true;
 			r = pass_run(&p, ctx->reg);
@@ -538,9 +538,9 @@ int sync_apply_delta(struct isms_ctx *ctx, LDAP *ld, struct sync_delta *d, const
 	}
 	/* Gone accounts change their reports' manager too. */
 	for (size_t i = 0; r == 0 && i < d->changed_dn.cap; i++)
-		if (d->changed_dn.keys[i] && isms_smap_get(&a.changed_dn, d->changed_dn.keys[i]) == NULL &&
-		    !isms_smap_get(&a.acc_dn, d->changed_dn.keys[i]) &&
-		    isms_smap_put(&a.changed_dn, d->changed_dn.keys[i], IDX_SMAP(1)) < 0)
+		if (d->changed_dn.slots[i].key && isms_smap_get(&a.changed_dn, d->changed_dn.slots[i].key) == NULL &&
+		    !isms_smap_get(&a.acc_dn, d->changed_dn.slots[i].key) &&
+		    isms_smap_put(&a.changed_dn, d->changed_dn.slots[i].key, IDX_SMAP(1)) < 0)
 			r = oom(err);
 	if (r == 0)
 		r = sync_apply_written(&a);
