@@ -133,17 +133,12 @@ static void jb_kstr(struct jbuf *b, const char *k, const char *v)
 
 static void jb_knum(struct jbuf *b, const char *k, long long v)
 {
-	char n[24];
-	size_t i = sizeof(n);
+	char n[ISMS_INT_TEXT];
 
 	if (v < 0)
 		return;
-	do {
-		n[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
 	jb_key(b, k);
-	jb_put(b, n + i, sizeof(n) - i);
+	jb_put(b, n, (size_t)(isms_fmt_int(n, v) - n));
 }
 
 static void jb_klist(struct jbuf *b, const char *k, char **l)

@@ -16,9 +16,9 @@
  * that an absent value binds NULL through the one 's' format. */
 static const char *num(char *buf, size_t len, long long v)
 {
-	if (v < 0)
+	if (v < 0 || len < ISMS_INT_TEXT)
 		return NULL;
-	(void)snprintf(buf, len, "%lld", v);
+	(void)isms_fmt_int(buf, v);
 	return buf;
 }
 

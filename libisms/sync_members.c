@@ -105,37 +105,18 @@ static int directs_build(struct apply *a, struct direct *dir)
 	return 0;
 }
 
-/* "account:group:via", the key of a membership in the map. By hand: a sync
- * forms one per membership loaded and per membership granted, and snprintf
- * was a tenth of an unchanged sync's work. buf holds MEM_KEY_MAX bytes. */
-#define MEM_KEY_MAX 64
-
-static char *put_num(char *o, int64_t v)
-{
-	char tmp[24];
-	size_t n = 0;
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-
-	if (v < 0)
-		*o++ = '-';
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	while (n)
-		*o++ = tmp[--n];
-	return o;
-}
+/* "account:group:via", the key of a membership in the map: formed once per
+ * membership loaded and per membership granted. buf holds MEM_KEY_MAX bytes. */
+#define MEM_KEY_MAX (3 * ISMS_INT_TEXT)
 
 static const char *mem_key(char *buf, int64_t acc, int64_t grp, int64_t via)
 {
-	char *o = put_num(buf, acc);
+	char *o = isms_fmt_int(buf, acc);
 
 	*o++ = ':';
-	o = put_num(o, grp);
+	o = isms_fmt_int(o, grp);
 	*o++ = ':';
-	o = put_num(o, via);
-	*o = '\0';
+	(void)isms_fmt_int(o, via);
 	return buf;
 }
 
@@ -210,7 +191,7 @@ static bool same_text(const char *x, const char *y)
 static int membership_put(struct apply *a, struct isms_smap *m, int64_t acc, int64_t grp, int64_t via,
 			  const char *path, const char *attr)
 {
-	char key[MEM_KEY_MAX], vb[32];
+	char key[MEM_KEY_MAX], vb[ISMS_INT_TEXT];
 	struct existing *x;
 	int r;
 
@@ -225,7 +206,7 @@ static int membership_put(struct apply *a, struct isms_smap *m, int64_t acc, int
 		return SYNC_EXEC(a, "UPDATE memberships SET path = ?, attr = ? WHERE id = ?",
 				    "SSi", path, attr, x->id);
 	}
-	*put_num(vb, via) = '\0';
+	(void)isms_fmt_int(vb, via);
 	r = SYNC_EXEC(a, "INSERT INTO memberships (account_id, group_id, via_id, path, source, attr)"
 			 " VALUES (?, ?, ?, ?, 'ldap', ?)", "iiSSS", acc, grp, via ? vb : NULL, path, attr);
 	if (r < 0)
