@@ -496,6 +496,10 @@ void sync_apply_init(struct apply *a, struct isms_ctx *ctx, LDAP *ld, const stru
 	a->sum = sum;
 	a->err = err;
 	a->now = isms_now();
+	sync_batch_init(&a->mem_batch, "INSERT INTO memberships (account_id, group_id, via_id, path, source, attr) VALUES",
+			"(?, ?, ?, ?, 'ldap', ?)", 5);
+	sync_batch_init(&a->entry_batch, "INSERT OR REPLACE INTO ldap_entries (uuid, kind, dn, data) VALUES",
+			"(?, ?, ?, ?)", 4);
 }
 
 int sync_apply_written(struct apply *a)
@@ -619,6 +623,8 @@ int sync_apply_finish(struct apply *a)
 
 void sync_apply_free(struct apply *a)
 {
+	sync_batch_free(&a->mem_batch);
+	sync_batch_free(&a->entry_batch);
 	sync_kept_free(a);
 	sync_load_free(a);
 	isms_sync_summary_free(&a->stream_sum);

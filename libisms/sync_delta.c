@@ -543,6 +543,8 @@ int sync_apply_delta(struct isms_ctx *ctx, LDAP *ld, struct sync_delta *d, const
 		    isms_smap_put(&a.changed_dn, d->changed_dn.slots[i].key, IDX_SMAP(1)) < 0)
 			r = oom(err);
 	if (r == 0)
+		r = sync_batch_flush(&a, &a.entry_batch);
+	if (r == 0)
 		r = sync_apply_written(&a);
 	if (r == 0)
 		r = delta_memberships(&a, d);

@@ -77,6 +77,17 @@ struct sync_delta {
 	long long memberships;          /* directory memberships before */
 };
 
+/* Rows of one INSERT, many to a statement (sync_batch.c). */
+#define SYNC_BATCH 64
+struct sync_batch {
+	const char *head;               /* "INSERT INTO t (columns) VALUES" */
+	const char *tuple;              /* one row's values: "(?, ?, 'ldap')" */
+	int ncols;                      /* placeholders in tuple */
+	sqlite3_stmt *full;             /* SYNC_BATCH rows, kept */
+	struct sync_cell *cells;        /* the rows held, ncols each */
+	size_t n;
+};
+
 struct apply {
 	struct isms_ctx *ctx;
 	const struct isms_conf *conf;
@@ -124,6 +135,9 @@ struct apply {
 
 	const struct sync_delta *delta; /* applying a delta: managers not in snap are in delta->mgr_no */
 
+	struct sync_batch mem_batch;    /* memberships inserted */
+	struct sync_batch entry_batch;  /* stored snapshot rows written */
+
 	/* Statements prepared once and rebound for every row (see SYNC_QUERY). */
 	struct { const char *sql; sqlite3_stmt *st; } kept[32];
 	size_t nkept;
@@ -152,6 +166,12 @@ void sync_kept_free(struct apply *a);
 
 #define SMAP_IDX(p) ((size_t)(uintptr_t)(p))
 #define IDX_SMAP(i) ((void *)(uintptr_t)(i))
+
+/* sync_batch.c */
+void sync_batch_init(struct sync_batch *b, const char *head, const char *tuple, int ncols);
+int sync_batch_row(struct apply *a, struct sync_batch *b, const char *fmt, ...);
+int sync_batch_flush(struct apply *a, struct sync_batch *b);
+void sync_batch_free(struct sync_batch *b);
 
 /* sync_load.c: load the registry and the stored snapshot; index the new
  * snapshot entry by entry as it arrives, then what only the whole one tells. */

@@ -207,8 +207,7 @@ static int membership_put(struct apply *a, struct isms_smap *m, int64_t acc, int
 				    "SSi", path, attr, x->id);
 	}
 	(void)isms_fmt_int(vb, via);
-	r = SYNC_EXEC(a, "INSERT INTO memberships (account_id, group_id, via_id, path, source, attr)"
-			 " VALUES (?, ?, ?, ?, 'ldap', ?)", "iiSSS", acc, grp, via ? vb : NULL, path, attr);
+	r = sync_batch_row(a, &a->mem_batch, "iissS", acc, grp, via ? vb : NULL, path, attr);
 	if (r < 0)
 		return r;
 	/* Remember it, so a second route to the same grant is not inserted twice. */
@@ -393,6 +392,8 @@ int sync_apply_members(struct apply *a)
 		a->sum->memberships_removed++;
 	}
 	if (r == 0)
+		r = sync_batch_flush(a, &a->mem_batch);
+	if (r == 0)
 		r = nesting_apply(a, dir);
 done:
 	for (size_t g = 0; dir && g < ng; g++) {
@@ -414,14 +415,15 @@ int sync_apply_entry(struct apply *a, enum isms_ldap_kind kind, size_t i)
 
 	if (se && strcmp(se->data, json) == 0 && strcmp(se->dn, e->dn) == 0)
 		return 0;
-	return SYNC_EXEC(a, "INSERT OR REPLACE INTO ldap_entries (uuid, kind, dn, data) VALUES (?, ?, ?, ?)",
-			 "SSSS", e->uuid, kind == ISMS_LDAP_ACCOUNT ? "account" : "group", e->dn, json);
+	/* The entry and its stored form outlive the batch (freed with the apply, after the flush). */
+	return sync_batch_row(a, &a->entry_batch, "SSSS", e->uuid, kind == ISMS_LDAP_ACCOUNT ? "account" : "group",
+			      e->dn, json);
 }
 
 /* ...and none for a gone one. */
 int sync_apply_entries_gone(struct apply *a)
 {
-	int r = 0;
+	int r = sync_batch_flush(a, &a->entry_batch);
 
 	for (size_t i = 0; i < a->nstored && r == 0; i++) {
 		if (isms_smap_get(&a->snap_uuid, a->stored[i].uuid))
