@@ -66,6 +66,7 @@ int isms_ldap_entry_from_json(const char *uuid, const char *dn, enum isms_ldap_k
  * opening quote of a few string values (NULL when absent). */
 struct isms_ldap_stored_view {
 	const char *name, *manager_dn, *employee_no;
+	long long number;       /* uidNumber or gidNumber, -1 when absent */
 	bool lock;              /* locked_time or shadow_expire: the status depends on the time */
 };
 int isms_ldap_stored_scan(const char *json, struct isms_ldap_stored_view *ret);

@@ -449,8 +449,13 @@ static int jp_field(struct jp *j, struct isms_ldap_entry *e, struct isms_ldap_st
 			return r;
 		}
 	for (size_t i = 0; i < ISMS_ARRAY_SIZE(nums); i++)
-		if (strcmp(key, nums[i].key) == 0)
-			return jp_number(j, e ? (long long *)((char *)e + nums[i].off) : &num);
+		if (strcmp(key, nums[i].key) == 0) {
+			int r = jp_number(j, e ? (long long *)((char *)e + nums[i].off) : &num);
+
+			if (r == 0 && !e && strcmp(key, "number") == 0)
+				v->number = num;
+			return r;
+		}
 	for (size_t i = 0; i < ISMS_ARRAY_SIZE(lists); i++)
 		if (strcmp(key, lists[i].key) == 0 && *j->p == '[') {
 			char ***f, **l;
@@ -543,6 +548,7 @@ int isms_ldap_stored_scan(const char *json, struct isms_ldap_stored_view *ret)
 	struct jp j = { .p = json };
 
 	memset(ret, 0, sizeof(*ret));
+	ret->number = -1;
 	return jp_object(&j, NULL, ret);
 }
 

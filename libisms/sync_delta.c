@@ -222,8 +222,33 @@ static int manager_found(struct pass *p, const char *key, const struct isms_ldap
 	return r;
 }
 
+/* A stored group, unchanged in the directory: the registry's row must be what
+ * a full apply would leave it (group_write writes nothing then), with the
+ * privileged flag the configuration gives now. Otherwise: a full apply. */
+static int group_row(struct pass *p, sqlite3_stmt *st, const char *uuid, const char *dn,
+		     const struct isms_ldap_stored_view *v)
+{
+	const char *rname = (const char *)sqlite3_column_text(st, 7);
+	const char *rdn = (const char *)sqlite3_column_text(st, 9);
+	long long gid = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 8);
+	char *name;
+
+	if (sqlite3_column_type(st, 6) == SQLITE_NULL || is_gone(p->grp, uuid)) {
+		p->ineligible = true;   /* a group gone, or one the registry does not hold */
+		return 0;
+	}
+	name = isms_ldap_stored_str(v->name);
+	if (!name)
+		return oom(p->err);
+	p->ineligible = !rname || strcmp(rname, name) != 0 || gid != v->number || !rdn || strcmp(rdn, dn) != 0 ||
+			sqlite3_column_int(st, 6) != (isms_list_contains(p->conf->ldap_privileged_groups, name) ? 1 : 0);
+	free(name);
+	return 0;
+}
+
 /* One stored row. Columns: uuid, kind, dn, data, account status, account
- * source, group privileged; a NULL status or privileged: not in the registry. */
+ * source, then the group's privileged, name, gid, dn; a NULL status or
+ * privileged: not in the registry. */
 static int pass_row(struct pass *p, sqlite3_stmt *st)
 {
 	struct sync_delta *d = p->d;
@@ -245,24 +270,10 @@ static int pass_row(struct pass *p, sqlite3_stmt *st)
 	if (r < 0)
 		return isms_err_set(p->err, r, "stored snapshot unreadable");
 	if (strcmp(kind, "group") == 0) {
-		char *name;
-		int priv;
-
 		if (p->second)
 			return 0;
-		if (sqlite3_column_type(st, 6) == SQLITE_NULL || is_gone(p->grp, uuid)) {
-			p->ineligible = true;   /* a group gone, or one the registry does not hold */
-			return 0;
-		}
-		/* The privileged groups come from the configuration: a change there is a full apply. */
-		name = isms_ldap_stored_str(v.name);
-		if (!name)
-			return oom(p->err);
-		priv = isms_list_contains(p->conf->ldap_privileged_groups, name) ? 1 : 0;
-		free(name);
-		p->ineligible = priv != sqlite3_column_int(st, 6);
 		d->ngroups++;
-		return 0;
+		return group_row(p, st, uuid, dn, &v);
 	}
 	ce = isms_smap_get(&p->cmap, uuid);
 	if (!status) {
@@ -318,7 +329,7 @@ static int pass_row(struct pass *p, sqlite3_stmt *st)
 static int pass_run(struct pass *p, sqlite3 *reg)
 {
 	sqlite3_stmt *st = isms_db_query(reg, p->err,
-					 "SELECT e.uuid, e.kind, e.dn, e.data, a.status, a.source, g.privileged"
+					 "SELECT e.uuid, e.kind, e.dn, e.data, a.status, a.source, g.privileged, g.name, g.gid, g.dn"
 					 " FROM ldap_entries e"
 					 " LEFT JOIN accounts a ON e.kind = 'account' AND a.source_uuid = e.uuid"
 					 " LEFT JOIN groups g ON e.kind = 'group' AND g.source_uuid = e.uuid", NULL);

@@ -122,6 +122,18 @@ test_privileged_groups_changed_in_the_config_apply_without_a_directory_change() 
 	assert_eq "$(sql registry "SELECT privileged FROM groups WHERE name = 'sre'")" 1
 }
 
+test_group_changed_in_the_registry_is_put_back_from_the_directory() {
+	ldap_setup
+	local dn gid
+	dn=$(sql registry "SELECT dn FROM groups WHERE name = 'sre'")
+	gid=$(sql registry "SELECT gid FROM groups WHERE name = 'sre'")
+	sql registry "UPDATE groups SET dn = 'cn=elsewhere', gid = 1 WHERE name = 'sre'"
+	assert_exit 0 actl --json sync
+	assert_eq "$(json_field "$OUT" mode)" incremental
+	assert_eq "$(json_field "$OUT" groups_changed)" 1
+	assert_eq "$(sql registry "SELECT dn || '|' || ifnull(gid, '') FROM groups WHERE name = 'sre'")" "$dn|$gid"
+}
+
 test_max_removals_guard_stops_an_incremental_mass_removal() {
 	ldap_setup
 	local u before

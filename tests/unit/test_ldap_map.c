@@ -180,6 +180,7 @@ static void test_stored_scan_accepts_what_the_reader_accepts_and_points_at_value
 
 	assert_int_equal(isms_ldap_stored_scan(json, &v), 0);
 	assert_true(v.lock);
+	assert_int_equal(v.number, -1);
 	s = isms_ldap_stored_str(v.name);
 	assert_string_equal(s, "al\"ice");
 	free(s);
@@ -191,7 +192,8 @@ static void test_stored_scan_accepts_what_the_reader_accepts_and_points_at_value
 	isms_ldap_dn_key_into(s, key);
 	assert_string_equal(key, "uid=bob,ou=people");
 	free(s);
-	assert_int_equal(isms_ldap_stored_scan("{\"name\":\"a\"}", &v), 0);
+	assert_int_equal(isms_ldap_stored_scan("{\"name\":\"a\",\"number\":4001,\"gid\":7}", &v), 0);
+	assert_int_equal(v.number, 4001);
 	assert_false(v.lock);
 	assert_null(v.manager_dn);
 }
