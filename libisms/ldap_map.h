@@ -67,7 +67,8 @@ int isms_ldap_entry_from_json(const char *uuid, const char *dn, enum isms_ldap_k
 struct isms_ldap_stored_view {
 	const char *name, *manager_dn, *employee_no;
 	long long number;       /* uidNumber or gidNumber, -1 when absent */
-	bool lock;              /* locked_time or shadow_expire: the status depends on the time */
+	long long shadow_expire; /* -1 when absent */
+	bool locked_time;       /* pwdAccountLockedTime is set */
 };
 int isms_ldap_stored_scan(const char *json, struct isms_ldap_stored_view *ret);
 /* A string value the view points at, decoded and malloc'd (NULL: none, or out of memory). */

@@ -430,8 +430,8 @@ static int jp_field(struct jp *j, struct isms_ldap_entry *e, struct isms_ldap_st
 
 		if (at)
 			*at = j->p;
-		if (strcmp(key, "locked_time") == 0 || strcmp(key, "shadow_expire") == 0)
-			v->lock = true;
+		if (strcmp(key, "locked_time") == 0)
+			v->locked_time = true;
 	}
 	for (size_t i = 0; i < ISMS_ARRAY_SIZE(strs); i++)
 		if (strcmp(key, strs[i].key) == 0) {
@@ -454,6 +454,8 @@ static int jp_field(struct jp *j, struct isms_ldap_entry *e, struct isms_ldap_st
 
 			if (r == 0 && !e && strcmp(key, "number") == 0)
 				v->number = num;
+			else if (r == 0 && !e && strcmp(key, "shadow_expire") == 0)
+				v->shadow_expire = num;
 			return r;
 		}
 	for (size_t i = 0; i < ISMS_ARRAY_SIZE(lists); i++)
@@ -548,7 +550,7 @@ int isms_ldap_stored_scan(const char *json, struct isms_ldap_stored_view *ret)
 	struct jp j = { .p = json };
 
 	memset(ret, 0, sizeof(*ret));
-	ret->number = -1;
+	ret->number = ret->shadow_expire = -1;
 	return jp_object(&j, NULL, ret);
 }
 

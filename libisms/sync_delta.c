@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "db.h"
 #include "ldap_map.h"
 #include "sync_int.h"
@@ -103,6 +104,7 @@ struct pass {
 	struct isms_smap cmap;          /* uuid -> changed account entry */
 	size_t row, matched;
 	long long active;               /* stored accounts the registry holds as neither departed nor revoked */
+	int64_t now;
 	bool second;                    /* the pass for reports of gone accounts and managers not yet found */
 	bool ineligible;
 	struct isms_err *err;
@@ -203,6 +205,18 @@ static int changed_row(struct pass *p, struct isms_ldap_entry *ce, const char *d
 	free(name);
 	free(big);
 	return r;
+}
+
+/* Does the registry's status stand for an unchanged entry, as account_write
+ * decides: the one its lock attributes give at this time, or revoked, or held? */
+static bool status_holds(const struct pass *p, const char *status, const struct isms_ldap_stored_view *v)
+{
+	struct isms_ldap_entry t = { .locked_time = v->locked_time ? (char *)"" : NULL,
+				     .shadow_expire = v->shadow_expire };
+	char why[8];
+
+	return strcmp(status, isms_ldap_entry_locked(&t, p->now, why, sizeof(why)) ? "locked" : "active") == 0 ||
+	       strcmp(status, "revoked") == 0 || strcmp(status, "held") == 0;
 }
 
 /* The entry at a manager DN asked for: its employee number. */
@@ -314,11 +328,9 @@ static int pass_row(struct pass *p, sqlite3_stmt *st)
 			if (!mkey)
 				r = oom(p->err);
 		}
-		/* Written again when its manager changed or left, when the time may lock it,
-		 * or when the registry's status is not what the entry gives (active). */
-		if (r == 0 && ((mkey && isms_smap_get(&d->changed_dn, mkey)) ||
-			       (!p->second && (v.lock || (strcmp(status, "active") != 0 && strcmp(status, "revoked") != 0 &&
-							  strcmp(status, "held") != 0)))))
+		/* Written again when its manager changed or left, or when the registry's
+		 * status is not the one the entry gives now (account_write's test). */
+		if (r == 0 && ((mkey && isms_smap_get(&d->changed_dn, mkey)) || (!p->second && !status_holds(p, status, &v))))
 			r = written_add(p, uuid, dn, data);
 	}
 	free(big);
@@ -379,7 +391,7 @@ static void order_written(struct sync_delta *d)
 int sync_delta_prepare(struct isms_ctx *ctx, struct sync_changes *acc, struct sync_changes *grp,
 		       long long memberships, struct sync_delta *d, struct isms_err *err)
 {
-	struct pass p = { .d = d, .acc = acc, .grp = grp, .conf = ctx->conf, .err = err };
+	struct pass p = { .d = d, .acc = acc, .grp = grp, .conf = ctx->conf, .err = err, .now = isms_now() };
 	struct isms_snapshot *ch = acc->changed;
 	long long active;
 	bool need_second = false;

@@ -179,7 +179,8 @@ static void test_stored_scan_accepts_what_the_reader_accepts_and_points_at_value
 	isms_ldap_entry_free(e);
 
 	assert_int_equal(isms_ldap_stored_scan(json, &v), 0);
-	assert_true(v.lock);
+	assert_int_equal(v.shadow_expire, 1);
+	assert_false(v.locked_time);
 	assert_int_equal(v.number, -1);
 	s = isms_ldap_stored_str(v.name);
 	assert_string_equal(s, "al\"ice");
@@ -194,7 +195,9 @@ static void test_stored_scan_accepts_what_the_reader_accepts_and_points_at_value
 	free(s);
 	assert_int_equal(isms_ldap_stored_scan("{\"name\":\"a\",\"number\":4001,\"gid\":7}", &v), 0);
 	assert_int_equal(v.number, 4001);
-	assert_false(v.lock);
+	assert_int_equal(v.shadow_expire, -1);
+	assert_int_equal(isms_ldap_stored_scan("{\"name\":\"a\",\"locked_time\":\"000001010000Z\"}", &v), 0);
+	assert_true(v.locked_time);
 	assert_null(v.manager_dn);
 }
 
