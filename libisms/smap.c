@@ -9,7 +9,7 @@
 /* Eight bytes at a time, then a full avalanche (MurmurHash3's finalizer):
  * the keys are UUIDs and DNs of 30-80 bytes, hashed hundreds of thousands of
  * times a sync; byte-at-a-time FNV-1a cost more than the probes. */
-static size_t smap_hash(const char *s)
+size_t isms_smap_hash(const char *s)
 {
 	size_t len = strlen(s);
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
@@ -52,7 +52,7 @@ static int smap_grow(struct isms_smap *m)
 
 int isms_smap_put(struct isms_smap *m, const char *key, void *val)
 {
-	size_t j, h = smap_hash(key);
+	size_t j, h = isms_smap_hash(key);
 
 	if ((m->n + 1) * 2 > m->cap && smap_grow(m) < 0)
 		return -ENOMEM;
@@ -74,7 +74,7 @@ void *isms_smap_get(const struct isms_smap *m, const char *key)
 
 	if (!m->cap || !key)
 		return NULL;
-	h = smap_hash(key);
+	h = isms_smap_hash(key);
 	for (size_t j = h & (m->cap - 1); m->slots[j].key; j = (j + 1) & (m->cap - 1))
 		if (m->slots[j].hash == h && strcmp(m->slots[j].key, key) == 0)
 			return m->slots[j].val;

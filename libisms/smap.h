@@ -23,5 +23,7 @@ int isms_smap_put(struct isms_smap *m, const char *key, void *val);
 /* The value, or NULL when absent. */
 void *isms_smap_get(const struct isms_smap *m, const char *key);
 void isms_smap_free(struct isms_smap *m);
+/* The hash the map files a key under. */
+size_t isms_smap_hash(const char *key);
 
 #endif

@@ -97,6 +97,15 @@ static const char *view_key(const char *quote, char *kb, char **big)
 	return k;
 }
 
+/* An unchanged stored account, as the first pass saw it: the hashes of its
+ * manager's DN key and its own, to find it again without a second scan. */
+struct row_ref {
+	size_t mhash, dhash;
+	int64_t rowid;
+	size_t row;
+	bool manager;           /* mhash is set */
+};
+
 struct pass {
 	struct sync_delta *d;
 	struct sync_changes *acc, *grp;
@@ -105,7 +114,9 @@ struct pass {
 	size_t row, matched;
 	long long active;               /* stored accounts the registry holds as neither departed nor revoked */
 	int64_t now;
-	bool second;                    /* the pass for reports of gone accounts and managers not yet found */
+	bool second;                    /* looking again at rows for reports of gone accounts and managers not yet found */
+	struct row_ref *refs;           /* every unchanged stored account (first pass) */
+	size_t nrefs, caprefs;
 	bool ineligible;
 	struct isms_err *err;
 };
@@ -260,6 +271,23 @@ static int group_row(struct pass *p, sqlite3_stmt *st, const char *uuid, const c
 	return 0;
 }
 
+static int ref_add(struct pass *p, sqlite3_stmt *st, const char *key, const char *mkey)
+{
+	if (p->nrefs == p->caprefs) {
+		size_t cap = p->caprefs ? p->caprefs * 2 : 1024;
+		struct row_ref *n = realloc(p->refs, cap * sizeof(*n));
+
+		if (!n)
+			return oom(p->err);
+		p->refs = n;
+		p->caprefs = cap;
+	}
+	p->refs[p->nrefs++] = (struct row_ref){ .mhash = mkey ? isms_smap_hash(mkey) : 0, .dhash = isms_smap_hash(key),
+						.rowid = sqlite3_column_int64(st, 10), .row = p->row,
+						.manager = mkey != NULL };
+	return 0;
+}
+
 /* One stored row. Columns: uuid, kind, dn, data, account status, account
  * source, then the group's privileged, name, gid, dn; a NULL status or
  * privileged: not in the registry. */
@@ -328,6 +356,8 @@ static int pass_row(struct pass *p, sqlite3_stmt *st)
 			if (!mkey)
 				r = oom(p->err);
 		}
+		if (r == 0 && !p->second)
+			r = ref_add(p, st, key, mkey);
 		/* Written again when its manager changed or left, or when the registry's
 		 * status is not the one the entry gives now (account_write's test). */
 		if (r == 0 && ((mkey && isms_smap_get(&d->changed_dn, mkey)) || (!p->second && !status_holds(p, status, &v))))
@@ -338,13 +368,77 @@ static int pass_row(struct pass *p, sqlite3_stmt *st)
 	return r;
 }
 
+#define PASS_SELECT "SELECT e.uuid, e.kind, e.dn, e.data, a.status, a.source, g.privileged, g.name, g.gid, g.dn," \
+	" e.rowid FROM ldap_entries e" \
+	" LEFT JOIN accounts a ON e.kind = 'account' AND a.source_uuid = e.uuid" \
+	" LEFT JOIN groups g ON e.kind = 'group' AND g.source_uuid = e.uuid"
+
+static int hash_cmp(const void *x, const void *y)
+{
+	size_t a = *(const size_t *)x, b = *(const size_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static bool hash_in(const size_t *set, size_t n, size_t h)
+{
+	return n && bsearch(&h, set, n, sizeof(*set), hash_cmp);
+}
+
+/* Look again at the unchanged accounts that report to a gone account, or sit
+ * at a manager DN not yet found: by the hashes the first pass kept, reading
+ * only those rows (a hash that matches by chance costs a row read, nothing
+ * else: pass_row compares the keys themselves). */
+static int pass_again(struct pass *p, sqlite3 *reg)
+{
+	struct sync_delta *d = p->d;
+	size_t *gone = calloc(d->changed_dn.n + 1, sizeof(*gone)), *want = calloc(d->want.n + 1, sizeof(*want));
+	size_t ngone = 0, nwant = 0;
+	sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	if (!gone || !want) {
+		r = oom(p->err);
+		goto done;
+	}
+	for (size_t i = 0; i < d->changed_dn.cap; i++)
+		if (d->changed_dn.slots[i].key)
+			gone[ngone++] = d->changed_dn.slots[i].hash;
+	for (size_t i = 0; i < d->want.cap; i++)
+		if (d->want.slots[i].key && !isms_smap_get(&d->mgr_no, d->want.slots[i].key))
+			want[nwant++] = d->want.slots[i].hash;
+	qsort(gone, ngone, sizeof(*gone), hash_cmp);
+	qsort(want, nwant, sizeof(*want), hash_cmp);
+	p->second = true;
+	for (size_t i = 0; i < p->nrefs && r == 0 && !p->ineligible; i++) {
+		const struct row_ref *ref = &p->refs[i];
+
+		if (!(ref->manager && hash_in(gone, ngone, ref->mhash)) && !hash_in(want, nwant, ref->dhash))
+			continue;
+		if (!st)
+			st = isms_db_query(reg, p->err, PASS_SELECT " WHERE e.rowid = ?", "i", ref->rowid);
+		else if (isms_db_rebind(st, p->err, "i", ref->rowid) < 0)
+			break;
+		if (!st) {
+			r = p->err->code;
+			break;
+		}
+		p->row = ref->row;
+		r = isms_db_step(st, p->err);
+		if (r == 1)
+			r = pass_row(p, st);
+	}
+	isms_db_done(st);
+done:
+	free(gone);
+	free(want);
+	return r < 0 ? r : 0;
+}
+
 static int pass_run(struct pass *p, sqlite3 *reg)
 {
 	sqlite3_stmt *st = isms_db_query(reg, p->err,
-					 "SELECT e.uuid, e.kind, e.dn, e.data, a.status, a.source, g.privileged, g.name, g.gid, g.dn"
-					 " FROM ldap_entries e"
-					 " LEFT JOIN accounts a ON e.kind = 'account' AND a.source_uuid = e.uuid"
-					 " LEFT JOIN groups g ON e.kind = 'group' AND g.source_uuid = e.uuid", NULL);
+					 PASS_SELECT, NULL);
 	int r = 0;
 
 	if (!st)
@@ -425,10 +519,8 @@ int sync_delta_prepare(struct isms_ctx *ctx, struct sync_changes *acc, struct sy
 	if (r == 0 && !p.ineligible) {
 		for (size_t i = 0; i < d->want.cap && !need_second; i++)
 			need_second = d->want.slots[i].key && !isms_smap_get(&d->mgr_no, d->want.slots[i].key);
-		if (need_second || d->ngone) {
-			p.second = true;
-			r = pass_run(&p, ctx->reg);
-		}
+		if (need_second || d->ngone)
+			r = pass_again(&p, ctx->reg);
 	}
 	/* The registry as the last sync left it: every account it holds active
 	 * from the directory is in the stored snapshot, and every membership the
@@ -445,6 +537,7 @@ int sync_delta_prepare(struct isms_ctx *ctx, struct sync_changes *acc, struct sy
 		d->active_before = active;
 	}
 	isms_smap_free(&p.cmap);
+	free(p.refs);
 	if (r < 0 || p.ineligible) {
 		/* The changed entries stay with the caller. */
 		sync_delta_free(d);
