@@ -6,6 +6,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/root.sh"
 . "$(dirname "$0")/../lib/slapd.sh"
+. "$(dirname "$0")/../lib/sync.sh"
 
 # nss_wrapper (preloaded by actl) must not dlopen libc with RTLD_DEEPBIND under ASan.
 export NSS_WRAPPER_DISABLE_DEEPBIND=1
@@ -14,23 +15,11 @@ PEOPLE=ou=people,dc=example,dc=com
 # ldap_setup: a server with syncprov, a test root, and two syncs done: the
 # next one is incremental.
 ldap_setup() {
-	SLAPD_MODULES=syncprov slapd_start "$TOP/examples/directory.ldif" || fail "slapd did not start"
-	trap slapd_stop_all EXIT
-	new_root
-	printf '%s\n' "$SLAPD_READERPW" > "$ROOT/etc/isms/ldap.bindpw"
-	chmod 600 "$ROOT/etc/isms/ldap.bindpw"
-	conf_set ldap uri "$SLAPD_URI"
-	conf_set ldap allow_insecure yes
-	conf_set ldap base_dn "$SLAPD_BASE"
-	conf_set ldap bind_dn "cn=reader,ou=system,$SLAPD_BASE"
-	conf_set ldap privileged_groups admins
+	SLAPD_MODULES=syncprov sync_root "$TOP/examples/directory.ldif"
 	assert_exit 0 actl sync
 	assert_exit 0 actl sync
 }
 
-dump() { sqlite3 "$ROOT/var/lib/isms/registry.db" .dump; }
-json_field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(v if v is not None else "")' "$1" "$2"; }
-status_of() { sql registry "SELECT status FROM accounts WHERE name = '$1'"; }
 manager_of() { sql registry "SELECT p.manager_no FROM accounts a JOIN people p ON p.id = a.person_id WHERE a.name = '$1'"; }
 
 # full_finds_nothing: a full read of the directory now has nothing left to change.
