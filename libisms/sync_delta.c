@@ -42,13 +42,7 @@ static char *keep(struct sync_delta *d, const char *s, size_t n)
 void sync_delta_free(struct sync_delta *d)
 {
 	isms_snapshot_free(&d->snap);
-	for (size_t i = 0; i < d->nstored; i++) {
-		free(d->stored[i].uuid);
-		free(d->stored[i].dn);
-		free(d->stored[i].data);
-		free(d->stored[i].kind);
-	}
-	free(d->stored);
+	sync_stored_free(d->stored, d->nstored);
 	free(d->order);
 	for (size_t i = 0; i < d->nowned; i++)
 		free(d->owned[i]);
@@ -567,26 +561,15 @@ static int delta_load(struct apply *a, struct sync_delta *d)
 		return oom(a->err);
 	for (size_t i = 0; i < n; i++) {
 		const char *uuid = i < d->snap.naccounts ? d->snap.accounts[i]->uuid : d->gone[i - d->snap.naccounts];
-		sqlite3_stmt *st = SYNC_QUERY(a, "SELECT id, name, source_uuid, status, source, uid, person_id"
-					      " FROM accounts WHERE source_uuid = ?", "S", uuid);
-		struct reg_account *ra = &a->racc[a->nracc];
+		sqlite3_stmt *st = SYNC_QUERY(a, "SELECT " SYNC_ACCOUNT_COLUMNS " FROM accounts WHERE source_uuid = ?",
+					      "S", uuid);
 		int r;
 
 		if (!st)
 			return a->err->code;
 		r = isms_db_step(st, a->err);
-		if (r == 1) {
-			ra->id = sqlite3_column_int64(st, 0);
-			ra->name = isms_db_col_strdup(st, 1);
-			ra->uuid = isms_db_col_strdup(st, 2);
-			ra->status = isms_db_col_strdup(st, 3);
-			ra->source = isms_db_col_strdup(st, 4);
-			ra->uid = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
-			ra->person_id = sqlite3_column_int64(st, 6);
-			a->nracc++;
-			if (!ra->name || !ra->uuid || !ra->status || !ra->source)
-				r = oom(a->err);
-		}
+		if (r == 1 && sync_account_read(st, &a->racc[a->nracc++]) < 0)
+			r = oom(a->err);
 		(void)sqlite3_reset(st);
 		if (r < 0)
 			return r;

@@ -180,6 +180,12 @@ int sync_index_account(struct apply *a, size_t i);
 int sync_index_group(struct apply *a, size_t i);
 int sync_index_finish(struct apply *a);
 void sync_load_free(struct apply *a);
+/* A registry account from a query over SYNC_ACCOUNT_COLUMNS: 0 or -ENOMEM
+ * (what was copied is ra's, to free). */
+#define SYNC_ACCOUNT_COLUMNS "id, name, source_uuid, status, source, uid, person_id"
+int sync_account_read(sqlite3_stmt *st, struct reg_account *ra);
+/* Free n stored rows and their array. */
+void sync_stored_free(struct stored_entry *s, size_t n);
 /* Append a person (fields copied) and index it. NULL when out of memory. */
 struct reg_person *sync_person_add(struct apply *a, int64_t id, const char *employee_no, const char *uuid);
 /* The person with this employee number, from memory or the registry; NULL
