@@ -61,6 +61,21 @@ char *isms_ldap_entry_to_json(const struct isms_ldap_entry *e);
 int isms_ldap_entry_from_json(const char *uuid, const char *dn, enum isms_ldap_kind kind,
 			      const char *json, struct isms_ldap_entry **ret);
 
+/* What a delta sync needs of a stored entry without building it: the text
+ * checked as isms_ldap_entry_from_json would (-EBADMSG), and pointers at the
+ * opening quote of a few string values (NULL when absent). */
+struct isms_ldap_stored_view {
+	const char *name, *manager_dn, *employee_no;
+	long long number;       /* uidNumber or gidNumber, -1 when absent */
+	long long shadow_expire; /* -1 when absent */
+	bool locked_time;       /* pwdAccountLockedTime is set */
+};
+int isms_ldap_stored_scan(const char *json, struct isms_ldap_stored_view *ret);
+/* A string value the view points at, decoded and malloc'd (NULL: none, or out of memory). */
+char *isms_ldap_stored_str(const char *quote);
+/* The same, in place, when it holds no escape: false otherwise. */
+bool isms_ldap_stored_plain(const char *quote, const char **ret_p, size_t *ret_len);
+
 /* Value parsers for outside input; each is total (never crashes on any bytes). */
 /* "20261127034356Z", "20261127034356.5Z", "202611270343Z", "20261127034356+0100" -> epoch.
  * ppolicy's "000001010000Z" (locked forever) parses to a time before 1970. */
@@ -71,6 +86,8 @@ int isms_ldap_parse_number(const char *s, long long min, long long max, long lon
 int isms_ldap_dn_rdn_value(const char *dn, char **ret);
 /* A DN in the form used for matching member values: normalized, lower case. */
 char *isms_ldap_dn_key(const char *dn);
+/* The same into out, which holds at least strlen(dn) + 1 bytes. */
+void isms_ldap_dn_key_into(const char *dn, char *out);
 /* "(attr=value)" with value escaped per RFC 4515, malloc'd. */
 char *isms_ldap_filter_eq(const char *attr, const char *value);
 

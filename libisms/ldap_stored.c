@@ -20,14 +20,16 @@ struct jbuf {
 	char *p;
 	size_t len, cap;
 	bool oom;
+	bool skip;              /* only checking the text: build nothing */
 };
 
-static void jb_put(struct jbuf *b, const char *s, size_t n)
+/* Room for n more bytes and the NUL at the end (NULL: out of memory, or skipping). */
+static char *jb_room(struct jbuf *b, size_t n)
 {
-	if (b->oom)
-		return;
+	if (b->oom || b->skip)
+		return NULL;
 	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
+		size_t cap = b->cap ? b->cap * 2 : 512;
 		char *p;
 
 		while (cap < b->len + n + 1)
@@ -35,33 +37,65 @@ static void jb_put(struct jbuf *b, const char *s, size_t n)
 		p = realloc(b->p, cap);
 		if (!p) {
 			b->oom = true;
-			return;
+			return NULL;
 		}
 		b->p = p;
 		b->cap = cap;
 	}
-	memcpy(b->p + b->len, s, n);
+	return b->p + b->len;
+}
+
+static void jb_put(struct jbuf *b, const char *s, size_t n)
+{
+	char *p = jb_room(b, n);
+
+	if (!p)
+		return;
+	memcpy(p, s, n);
 	b->len += n;
-	b->p[b->len] = '\0';
+	p[n] = '\0';
+}
+
+static bool jb_plain(unsigned char c)
+{
+	return c >= 0x20 && c != '"' && c != '\\';
 }
 
 static void jb_str(struct jbuf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const char *run = s;
+	size_t n = 0;
+	char *p;
 
+	/* Most values need no escape: one copy. */
+	while (s[n] && jb_plain((unsigned char)s[n]))
+		n++;
+	if (!s[n]) {
+		p = jb_room(b, n + 2);
+		if (p) {
+			p[0] = '"';
+			memcpy(p + 1, s, n);
+			p[n + 1] = '"';
+			p[n + 2] = '\0';
+			b->len += n + 2;
+		}
+		return;
+	}
 	jb_put(b, "\"", 1);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		char esc[7] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0 };
+		char esc[7] = { '\\', 'u', '0', '0', 0, 0, 0 };
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (jb_plain(c))
 			continue;
 		jb_put(b, run, (size_t)(s - run));
 		if (c == '"' || c == '\\') {
 			esc[1] = (char)c;
 			jb_put(b, esc, 2);
 		} else {
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
 			jb_put(b, esc, 6);
 		}
 		run = s + 1;
@@ -70,12 +104,23 @@ static void jb_str(struct jbuf *b, const char *s)
 	jb_put(b, "\"", 1);
 }
 
+/* A key: one of the writer's own names, plain ASCII. */
 static void jb_key(struct jbuf *b, const char *k)
 {
+	size_t n = strlen(k);
+	char *p = jb_room(b, n + 4), *o = p;
+
+	if (!p)
+		return;
 	if (b->len > 1)
-		jb_put(b, ",", 1);
-	jb_str(b, k);
-	jb_put(b, ":", 1);
+		*o++ = ',';
+	*o++ = '"';
+	memcpy(o, k, n);
+	o += n;
+	*o++ = '"';
+	*o++ = ':';
+	*o = '\0';
+	b->len += (size_t)(o - p);
 }
 
 static void jb_kstr(struct jbuf *b, const char *k, const char *v)
@@ -88,12 +133,12 @@ static void jb_kstr(struct jbuf *b, const char *k, const char *v)
 
 static void jb_knum(struct jbuf *b, const char *k, long long v)
 {
-	char n[32];
+	char n[ISMS_INT_TEXT];
 
 	if (v < 0)
 		return;
 	jb_key(b, k);
-	jb_put(b, n, (size_t)snprintf(n, sizeof(n), "%lld", v));
+	jb_put(b, n, (size_t)(isms_fmt_int(n, v) - n));
 }
 
 static void jb_klist(struct jbuf *b, const char *k, char **l)
@@ -196,10 +241,11 @@ static void utf8_put(struct jbuf *b, unsigned cp)
 	}
 }
 
-/* A string at j->p (the opening quote); malloc'd, NUL-free. */
+/* A string at j->p (the opening quote); malloc'd, NUL-free. ret NULL: checked
+ * and skipped. */
 static int jp_string(struct jp *j, char **ret)
 {
-	struct jbuf b = { 0 };
+	struct jbuf b = { .skip = !ret };
 	const char *run;
 
 	if (*j->p != '"')
@@ -250,6 +296,8 @@ static int jp_string(struct jp *j, char **ret)
 	}
 	jb_put(&b, run, (size_t)(j->p - run));
 	j->p++;
+	if (b.skip)
+		return 0;
 	if (!b.p && !b.oom) {
 		b.p = strdup("");
 		b.oom = !b.p;
@@ -284,12 +332,31 @@ static int jp_number(struct jp *j, long long *ret)
 	return 0;
 }
 
+/* A list of strings; ret NULL: checked and skipped. */
 static int jp_list(struct jp *j, char ***ret)
 {
-	char **l = calloc(1, sizeof(*l));
+	char **l;
 	size_t n = 0;
 	int r = 0;
 
+	if (!ret) {
+		j->p++;   /* [ */
+		jp_ws(j);
+		while (r == 0 && *j->p != ']') {
+			if (n++) {
+				if (*j->p != ',')
+					return -EBADMSG;
+				j->p++;
+				jp_ws(j);
+			}
+			r = jp_string(j, NULL);
+			jp_ws(j);
+		}
+		if (r == 0)
+			j->p++;   /* ] */
+		return r;
+	}
+	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
 	j->p++;   /* [ */
@@ -328,8 +395,9 @@ static int jp_list(struct jp *j, char ***ret)
 	return 0;
 }
 
-/* Where each key goes in an entry; unknown keys are refused. */
-static int jp_field(struct jp *j, struct isms_ldap_entry *e, const char *key)
+/* Where each key goes in an entry; unknown keys are refused. e NULL: the
+ * value is checked and skipped, and v points at the few it keeps. */
+static int jp_field(struct jp *j, struct isms_ldap_entry *e, struct isms_ldap_stored_view *v, const char *key)
 {
 	static const struct { const char *key; size_t off; } strs[] = {
 		{ "name", offsetof(struct isms_ldap_entry, name) },
@@ -353,32 +421,156 @@ static int jp_field(struct jp *j, struct isms_ldap_entry *e, const char *key)
 		{ "uniqueMember", offsetof(struct isms_ldap_entry, unique_member) },
 	};
 
+	long long num;
+
+	if (!e) {
+		const char **at = strcmp(key, "name") == 0 ? &v->name :
+				  strcmp(key, "manager_dn") == 0 ? &v->manager_dn :
+				  strcmp(key, "employee_no") == 0 ? &v->employee_no : NULL;
+
+		if (at)
+			*at = j->p;
+		if (strcmp(key, "locked_time") == 0)
+			v->locked_time = true;
+	}
 	for (size_t i = 0; i < ISMS_ARRAY_SIZE(strs); i++)
 		if (strcmp(key, strs[i].key) == 0) {
-			char **f = (char **)((char *)e + strs[i].off), *v;
-			int r = jp_string(j, &v);
+			char **f, *s;
+			int r;
 
+			if (!e)
+				return jp_string(j, NULL);
+			f = (char **)((char *)e + strs[i].off);
+			r = jp_string(j, &s);
 			if (r == 0) {
 				free(*f);
-				*f = v;
+				*f = s;
 			}
 			return r;
 		}
 	for (size_t i = 0; i < ISMS_ARRAY_SIZE(nums); i++)
-		if (strcmp(key, nums[i].key) == 0)
-			return jp_number(j, (long long *)((char *)e + nums[i].off));
+		if (strcmp(key, nums[i].key) == 0) {
+			int r = jp_number(j, e ? (long long *)((char *)e + nums[i].off) : &num);
+
+			if (r == 0 && !e && strcmp(key, "number") == 0)
+				v->number = num;
+			else if (r == 0 && !e && strcmp(key, "shadow_expire") == 0)
+				v->shadow_expire = num;
+			return r;
+		}
 	for (size_t i = 0; i < ISMS_ARRAY_SIZE(lists); i++)
 		if (strcmp(key, lists[i].key) == 0 && *j->p == '[') {
-			char ***f = (char ***)((char *)e + lists[i].off), **v;
-			int r = jp_list(j, &v);
+			char ***f, **l;
+			int r;
 
+			if (!e)
+				return jp_list(j, NULL);
+			f = (char ***)((char *)e + lists[i].off);
+			r = jp_list(j, &l);
 			if (r == 0) {
 				isms_list_free(*f);
-				*f = v;
+				*f = l;
 			}
 			return r;
 		}
 	return -EBADMSG;
+}
+
+/* A key into buf (every known key is short and plain; a longer or escaped one
+ * is decoded, and matches none when it does not fit). */
+static int jp_key(struct jp *j, char *buf, size_t len)
+{
+	const char *start = j->p;
+	size_t n;
+	int r = jp_string(j, NULL);
+
+	if (r < 0)
+		return r;
+	n = (size_t)(j->p - start) - 2;
+	if (n < len && !memchr(start + 1, '\\', n)) {
+		memcpy(buf, start + 1, n);
+		buf[n] = '\0';
+		return 0;
+	} else {
+		struct jp k = { .p = start };
+		char *s;
+
+		r = jp_string(&k, &s);
+		if (r < 0)
+			return r;
+		(void)snprintf(buf, len, "%s", strlen(s) < len ? s : "");
+		free(s);
+		return 0;
+	}
+}
+
+/* The object at j->p, into e, or (e NULL) checked with v pointing into it. */
+static int jp_object(struct jp *j, struct isms_ldap_entry *e, struct isms_ldap_stored_view *v)
+{
+	int r = 0;
+
+	jp_ws(j);
+	if (*j->p != '{')
+		return -EBADMSG;
+	j->p++;
+	jp_ws(j);
+	while (r == 0 && *j->p != '}') {
+		char key[32];
+
+		r = jp_key(j, key, sizeof(key));
+		jp_ws(j);
+		if (r == 0 && *j->p != ':')
+			r = -EBADMSG;
+		else if (r == 0)
+			j->p++;
+		jp_ws(j);
+		if (r == 0)
+			r = jp_field(j, e, v, key);
+		jp_ws(j);
+		if (r == 0 && *j->p == ',') {
+			j->p++;
+			jp_ws(j);
+			if (*j->p == '}')
+				r = -EBADMSG;
+		} else if (r == 0 && *j->p != '}') {
+			r = -EBADMSG;
+		}
+	}
+	if (r == 0) {
+		j->p++;
+		jp_ws(j);
+		if (*j->p || !(e ? e->name != NULL : v->name != NULL))
+			r = -EBADMSG;
+	}
+	return r;
+}
+
+int isms_ldap_stored_scan(const char *json, struct isms_ldap_stored_view *ret)
+{
+	struct jp j = { .p = json };
+
+	memset(ret, 0, sizeof(*ret));
+	ret->number = ret->shadow_expire = -1;
+	return jp_object(&j, NULL, ret);
+}
+
+char *isms_ldap_stored_str(const char *quote)
+{
+	struct jp j = { .p = quote };
+	char *s = NULL;
+
+	return quote && jp_string(&j, &s) == 0 ? s : NULL;
+}
+
+bool isms_ldap_stored_plain(const char *quote, const char **ret_p, size_t *ret_len)
+{
+	const char *end = quote ? strchr(quote + 1, '"') : NULL;
+
+	if (!end || memchr(quote + 1, '\\', (size_t)(end - quote - 1)))
+		return false;
+	*ret_p = quote + 1;
+	*ret_len = (size_t)(end - quote - 1);
+	return true;
 }
 
 int isms_ldap_entry_from_json(const char *uuid, const char *dn, enum isms_ldap_kind kind,
@@ -395,43 +587,8 @@ int isms_ldap_entry_from_json(const char *uuid, const char *dn, enum isms_ldap_k
 	e->stored = strdup(json);
 	if (!e->uuid || !e->dn || !e->stored)
 		r = -ENOMEM;
-	jp_ws(&j);
-	if (r == 0) {
-		if (*j.p != '{')
-			r = -EBADMSG;
-		else
-			j.p++;
-	}
-	jp_ws(&j);
-	while (r == 0 && *j.p != '}') {
-		char *key = NULL;
-
-		r = jp_string(&j, &key);
-		jp_ws(&j);
-		if (r == 0 && *j.p != ':')
-			r = -EBADMSG;
-		else if (r == 0)
-			j.p++;
-		jp_ws(&j);
-		if (r == 0)
-			r = jp_field(&j, e, key);
-		free(key);
-		jp_ws(&j);
-		if (r == 0 && *j.p == ',') {
-			j.p++;
-			jp_ws(&j);
-			if (*j.p == '}')
-				r = -EBADMSG;
-		} else if (r == 0 && *j.p != '}') {
-			r = -EBADMSG;
-		}
-	}
-	if (r == 0) {
-		j.p++;
-		jp_ws(&j);
-		if (*j.p || !e->name)
-			r = -EBADMSG;
-	}
+	if (r == 0)
+		r = jp_object(&j, e, NULL);
 	if (r < 0) {
 		isms_ldap_entry_free(e);
 		return r;

@@ -13,13 +13,21 @@
 
 int isms_ldap_uuid_text(const struct berval *raw, char out[37])
 {
+	/* By hand: a present phase converts one per directory entry, and
+	 * snprintf took a tenth of an incremental sync. */
+	static const char hex[] = "0123456789abcdef";
 	const unsigned char *b = (const unsigned char *)raw->bv_val;
+	char *o = out;
 
 	if (raw->bv_len != 16)
 		return -EINVAL;
-	(void)snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		       b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		       b[13], b[14], b[15]);
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*o++ = '-';
+		*o++ = hex[b[i] >> 4];
+		*o++ = hex[b[i] & 15];
+	}
+	*o = '\0';
 	return 0;
 }
 

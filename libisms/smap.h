@@ -5,10 +5,16 @@
 
 #include <stddef.h>
 
+/* One slot: the hash beside its key and value, so that a probe reads one
+ * cache line. key NULL: empty. */
+struct isms_smap_slot {
+	size_t hash;
+	const char *key;
+	void *val;
+};
+
 struct isms_smap {
-	const char **keys;
-	void **vals;
-	size_t *hashes;         /* compared before the keys: fewer cache misses */
+	struct isms_smap_slot *slots;   /* cap of them; iterate and skip those without a key */
 	size_t cap, n;
 };
 
@@ -17,5 +23,7 @@ int isms_smap_put(struct isms_smap *m, const char *key, void *val);
 /* The value, or NULL when absent. */
 void *isms_smap_get(const struct isms_smap *m, const char *key);
 void isms_smap_free(struct isms_smap *m);
+/* The hash the map files a key under. */
+size_t isms_smap_hash(const char *key);
 
 #endif

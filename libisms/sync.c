@@ -58,15 +58,21 @@ void isms_sync_summary_free(struct isms_sync_summary *s)
 }
 
 
-static char *last_cookies(sqlite3 *reg, const char *uri)
+/* The cookies of the last sync of this source, and the memberships it counted
+ * (-1: unknown). */
+static char *last_cookies(sqlite3 *reg, const char *uri, long long *ret_memberships)
 {
 	sqlite3_stmt *st = isms_db_query(reg, NULL,
-					 "SELECT cookie FROM sync_runs WHERE source = ? AND result = 'ok'"
-					 " ORDER BY id DESC LIMIT 1", "s", uri);
+					 "SELECT cookie, json_extract(summary, '$.memberships') FROM sync_runs"
+					 " WHERE source = ? AND result = 'ok' ORDER BY id DESC LIMIT 1", "s", uri);
 	char *c = NULL;
 
-	if (st && isms_db_step(st, NULL) == 1)
+	*ret_memberships = -1;
+	if (st && isms_db_step(st, NULL) == 1) {
 		c = isms_db_col_strdup(st, 0);
+		if (sqlite3_column_type(st, 1) == SQLITE_INTEGER)
+			*ret_memberships = sqlite3_column_int64(st, 1);
+	}
 	isms_db_done(st);
 	return c;
 }
@@ -109,11 +115,13 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 {
 	const struct isms_conf *conf = ctx->conf;
 	struct isms_snapshot snap = { 0 };
+	struct sync_delta delta = { 0 };
+	long long memberships = -1;
 	struct timespec t0;
 	char *cookies = NULL, *new_cookies = NULL, *summary = NULL;
 	int64_t started = isms_now();
 	LDAP *ld = NULL;
-	bool streamed = false;
+	bool streamed = false, as_delta = false;
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -128,8 +136,9 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 	if (r < 0)
 		return r;
 	if (!opts->full && isms_ldap_supports_control(ld, LDAP_CONTROL_SYNC)) {
-		cookies = last_cookies(ctx->reg, conf->ldap_uri);
-		r = sync_read_incremental(ld, ctx, opts, cookies, &snap, &new_cookies, &sum->skipped, err);
+		cookies = last_cookies(ctx->reg, conf->ldap_uri, &memberships);
+		r = sync_read_incremental(ld, ctx, opts, cookies, memberships, &snap, &delta, &as_delta, &new_cookies,
+					  &sum->skipped, err);
 		if ((r == -ESTALE || r == -EOPNOTSUPP || r == -EBADMSG) && cookies) {
 			/* Too old for the server's history, not its own, or nothing to apply it to:
 			 * start over without a cookie. */
@@ -139,7 +148,8 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 			free(cookies);
 			cookies = NULL;
 			isms_err_clear(err);
-			r = sync_read_incremental(ld, ctx, opts, NULL, &snap, &new_cookies, &sum->skipped, err);
+			r = sync_read_incremental(ld, ctx, opts, NULL, -1, &snap, &delta, &as_delta, &new_cookies,
+						  &sum->skipped, err);
 		}
 		if (r == -EOPNOTSUPP || r == -E2BIG) {
 			isms_snapshot_free(&snap);
@@ -174,6 +184,8 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 		goto done;
 	if (streamed)
 		r = sync_read_and_apply(ctx, ld, opts, &snap, sum, err);
+	else if (as_delta)
+		r = sync_apply_delta(ctx, ld, &delta, opts, sum, err);
 	else
 		r = isms_sync_apply(ctx, ld, &snap, opts, sum, err);
 	sum->duration = elapsed(&t0);
@@ -192,6 +204,7 @@ done:
 	(void)isms_db_exec(ctx->reg, NULL, "PRAGMA ignore_check_constraints = OFF", NULL);
 	sum->duration = elapsed(&t0);
 	isms_snapshot_free(&snap);
+	sync_delta_free(&delta);
 	isms_ldap_close(ld);
 	free(cookies);
 	free(new_cookies);

@@ -16,9 +16,9 @@
  * that an absent value binds NULL through the one 's' format. */
 static const char *num(char *buf, size_t len, long long v)
 {
-	if (v < 0)
+	if (v < 0 || len < ISMS_INT_TEXT)
 		return NULL;
-	(void)snprintf(buf, len, "%lld", v);
+	(void)isms_fmt_int(buf, v);
 	return buf;
 }
 
@@ -144,9 +144,16 @@ static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_
 		char *key = isms_ldap_dn_key(e->manager_dn);
 		size_t mi = key ? SMAP_IDX(isms_smap_get(&a->acc_dn, key)) : 0;
 
-		free(key);
-		if (mi)
+		if (mi) {
 			manager_no = a->snap->accounts[mi - 1]->employee_no;
+		} else if (key && a->delta) {
+			/* Not written by this delta: the stored entry at that DN. */
+			const char *no = isms_smap_get(&a->delta->mgr_no, key);
+
+			manager_no = no && no[0] ? no : NULL;
+			mi = no != NULL;
+		}
+		free(key);
 		*ret_mgr_missing = !mi;
 	}
 	p = sync_person_find(a, e->employee_no, &r);
@@ -458,9 +465,10 @@ static int accounts_depart(struct apply *a)
 				    "sync would remove %lld of %lld directory accounts, more than max_removals = %lld%%;"
 				    " check [ldap] base and filters, or run again with --force",
 				    a->sum->departed, a->active_before, a->conf->ldap_max_removals);
-	/* A person has left when every account they own has. */
+	/* A person has left when every account they own has (so one of them has:
+	 * only those people are looked at, not every one). */
 	r = SYNC_EXEC(a, "UPDATE people SET status = 'departed', updated_at = ?1 WHERE source = 'ldap' AND status = 'active'"
-			 " AND EXISTS (SELECT 1 FROM accounts WHERE person_id = people.id)"
+			 " AND id IN (SELECT person_id FROM accounts WHERE status IN ('departed', 'revoked'))"
 			 " AND NOT EXISTS (SELECT 1 FROM accounts WHERE person_id = people.id"
 			 " AND status NOT IN ('departed', 'revoked'))", "i", a->now);
 	if (r == 0)
@@ -488,6 +496,19 @@ void sync_apply_init(struct apply *a, struct isms_ctx *ctx, LDAP *ld, const stru
 	a->sum = sum;
 	a->err = err;
 	a->now = isms_now();
+	sync_batch_init(&a->mem_batch, "INSERT INTO memberships (account_id, group_id, via_id, path, source, attr) VALUES",
+			"(?, ?, ?, ?, 'ldap', ?)", 5);
+	sync_batch_init(&a->entry_batch, "INSERT OR REPLACE INTO ldap_entries (uuid, kind, dn, data) VALUES",
+			"(?, ?, ?, ?)", 4);
+}
+
+int sync_apply_written(struct apply *a)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < a->snap->naccounts; i++)
+		r = account_write(a, i, true);
+	return r < 0 ? r : accounts_depart(a);
 }
 
 /* Entry i of its kind has just been added to the snapshot. */
@@ -602,6 +623,8 @@ int sync_apply_finish(struct apply *a)
 
 void sync_apply_free(struct apply *a)
 {
+	sync_batch_free(&a->mem_batch);
+	sync_batch_free(&a->entry_batch);
 	sync_kept_free(a);
 	sync_load_free(a);
 	isms_sync_summary_free(&a->stream_sum);

@@ -49,6 +49,45 @@ struct stored_entry {
 	char *uuid, *dn, *data, *kind;
 };
 
+/* One kind's content sync: the entries sent, and the UUIDs announced present
+ * or deleted (an entry neither sent nor present is gone unless the server
+ * sent deletes as such, refresh_deletes). */
+struct sync_changes {
+	struct isms_snapshot *changed;
+	const struct isms_smap *present, *deleted;
+	bool refresh_deletes;
+};
+
+/* An incremental sync as a delta (sync_delta.c). */
+struct sync_delta {
+	struct isms_snapshot snap;      /* accounts to write: stored ones that depend on a change, then the changes */
+	size_t *order;                  /* row of each stored one, while they are collected */
+	struct stored_entry *stored;    /* the stored rows of those accounts */
+	size_t nstored;
+	char **gone;                    /* entryUUIDs of accounts gone from the directory */
+	size_t ngone;
+	struct isms_smap changed_dn;    /* DN keys of accounts changed or gone */
+	struct isms_smap want;          /* DN keys of managers whose employee number is needed */
+	struct isms_smap mgr_no;        /* DN key -> employee number ("" without one) of unchanged entries */
+	struct isms_smap written;       /* uuid -> stored account to write */
+	char **owned;                   /* strings the maps point at */
+	size_t nowned;
+	long long naccounts, ngroups;   /* entries in the directory now */
+	long long active_before;        /* directory accounts neither departed nor revoked before */
+	long long memberships;          /* directory memberships before */
+};
+
+/* Rows of one INSERT, many to a statement (sync_batch.c). */
+#define SYNC_BATCH 64
+struct sync_batch {
+	const char *head;               /* "INSERT INTO t (columns) VALUES" */
+	const char *tuple;              /* one row's values: "(?, ?, 'ldap')" */
+	int ncols;                      /* placeholders in tuple */
+	sqlite3_stmt *full;             /* SYNC_BATCH rows, kept */
+	struct sync_cell *cells;        /* the rows held, ncols each */
+	size_t n;
+};
+
 struct apply {
 	struct isms_ctx *ctx;
 	const struct isms_conf *conf;
@@ -94,6 +133,11 @@ struct apply {
 	bool stream;
 	struct isms_sync_summary stream_sum; /* their changes, reported after the groups' */
 
+	const struct sync_delta *delta; /* applying a delta: managers not in snap are in delta->mgr_no */
+
+	struct sync_batch mem_batch;    /* memberships inserted */
+	struct sync_batch entry_batch;  /* stored snapshot rows written */
+
 	/* Statements prepared once and rebound for every row (see SYNC_QUERY). */
 	struct { const char *sql; sqlite3_stmt *st; } kept[32];
 	size_t nkept;
@@ -123,6 +167,12 @@ void sync_kept_free(struct apply *a);
 #define SMAP_IDX(p) ((size_t)(uintptr_t)(p))
 #define IDX_SMAP(i) ((void *)(uintptr_t)(i))
 
+/* sync_batch.c */
+void sync_batch_init(struct sync_batch *b, const char *head, const char *tuple, int ncols);
+int sync_batch_row(struct apply *a, struct sync_batch *b, const char *fmt, ...);
+int sync_batch_flush(struct apply *a, struct sync_batch *b);
+void sync_batch_free(struct sync_batch *b);
+
 /* sync_load.c: load the registry and the stored snapshot; index the new
  * snapshot entry by entry as it arrives, then what only the whole one tells. */
 int sync_load(struct apply *a);
@@ -130,6 +180,12 @@ int sync_index_account(struct apply *a, size_t i);
 int sync_index_group(struct apply *a, size_t i);
 int sync_index_finish(struct apply *a);
 void sync_load_free(struct apply *a);
+/* A registry account from a query over SYNC_ACCOUNT_COLUMNS: 0 or -ENOMEM
+ * (what was copied is ra's, to free). */
+#define SYNC_ACCOUNT_COLUMNS "id, name, source_uuid, status, source, uid, person_id"
+int sync_account_read(sqlite3_stmt *st, struct reg_account *ra);
+/* Free n stored rows and their array. */
+void sync_stored_free(struct stored_entry *s, size_t n);
 /* Append a person (fields copied) and index it. NULL when out of memory. */
 struct reg_person *sync_person_add(struct apply *a, int64_t id, const char *employee_no, const char *uuid);
 /* The person with this employee number, from memory or the registry; NULL
@@ -147,7 +203,8 @@ int sync_person_set(char **field, const char *v);
 int sync_read_full(LDAP *ld, const struct isms_conf *conf, const struct isms_sync_opts *opts,
 		   struct isms_snapshot *snap, long long *skipped, struct isms_err *err);
 int sync_read_incremental(LDAP *ld, struct isms_ctx *ctx, const struct isms_sync_opts *opts,
-			  const char *cookies, struct isms_snapshot *snap, char **ret_cookies,
+			  const char *cookies, long long memberships, struct isms_snapshot *snap,
+			  struct sync_delta *delta, bool *ret_delta, char **ret_cookies,
 			  long long *skipped, struct isms_err *err);
 int sync_read_and_apply(struct isms_ctx *ctx, LDAP *ld, const struct isms_sync_opts *opts,
 			struct isms_snapshot *snap, struct isms_sync_summary *sum, struct isms_err *err);
@@ -157,6 +214,9 @@ void sync_apply_init(struct apply *a, struct isms_ctx *ctx, LDAP *ld, const stru
 		     const struct isms_sync_opts *opts, struct isms_sync_summary *sum, struct isms_err *err);
 int sync_apply_add(struct apply *a, enum isms_ldap_kind kind, size_t i);
 int sync_apply_finish(struct apply *a);
+/* Write every account of the snapshot the registry holds, then departures of
+ * the registry's accounts not seen (a delta's: those it loaded). */
+int sync_apply_written(struct apply *a);
 void sync_apply_free(struct apply *a);
 
 /* sync_members.c */
@@ -166,5 +226,15 @@ int sync_apply_members(struct apply *a);
 /* The stored snapshot: the row of one new or changed entry; the rows of entries gone. */
 int sync_apply_entry(struct apply *a, enum isms_ldap_kind kind, size_t i);
 int sync_apply_entries_gone(struct apply *a);
+
+/* sync_delta.c: 1 when the changes apply as a delta (d filled, the changed
+ * accounts moved into it), 0 when they need a full apply (nothing moved),
+ * negative errno with err set (-EBADMSG: a stored row unreadable). memberships:
+ * the count the last sync reported (-1: unknown). */
+int sync_delta_prepare(struct isms_ctx *ctx, struct sync_changes *acc, struct sync_changes *grp,
+		       long long memberships, struct sync_delta *d, struct isms_err *err);
+int sync_apply_delta(struct isms_ctx *ctx, LDAP *ld, struct sync_delta *d, const struct isms_sync_opts *opts,
+		     struct isms_sync_summary *sum, struct isms_err *err);
+void sync_delta_free(struct sync_delta *d);
 
 #endif

@@ -68,6 +68,17 @@ struct reg_person *sync_person_add(struct apply *a, int64_t id, const char *empl
 	return p;
 }
 
+void sync_stored_free(struct stored_entry *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(s[i].uuid);
+		free(s[i].dn);
+		free(s[i].data);
+		free(s[i].kind);
+	}
+	free(s);
+}
+
 void sync_load_free(struct apply *a)
 {
 	for (size_t i = 0; i < a->nracc; i++) {
@@ -86,13 +97,7 @@ void sync_load_free(struct apply *a)
 	for (size_t i = 0; i < a->nrpeople; i++)
 		person_free(a->rpeople[i]);
 	free(a->rpeople);
-	for (size_t i = 0; i < a->nstored; i++) {
-		free(a->stored[i].uuid);
-		free(a->stored[i].dn);
-		free(a->stored[i].data);
-		free(a->stored[i].kind);
-	}
-	free(a->stored);
+	sync_stored_free(a->stored, a->nstored);
 	for (size_t i = 0; i < a->nacc; i++) {
 		free(a->acc_dnkey[i]);
 		free(a->acc_json[i]);
@@ -124,14 +129,28 @@ void sync_load_free(struct apply *a)
 	isms_smap_free(&a->changed_dn);
 }
 
+int sync_account_read(sqlite3_stmt *st, struct reg_account *ra)
+{
+	memset(ra, 0, sizeof(*ra));
+	ra->id = sqlite3_column_int64(st, 0);
+	ra->name = isms_db_col_strdup(st, 1);
+	ra->uuid = isms_db_col_strdup(st, 2);
+	ra->status = isms_db_col_strdup(st, 3);
+	ra->source = isms_db_col_strdup(st, 4);
+	ra->uid = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
+	ra->person_id = sqlite3_column_int64(st, 6);
+	if (!ra->name || !ra->status || !ra->source || (!ra->uuid && sqlite3_column_type(st, 2) != SQLITE_NULL))
+		return -ENOMEM;
+	return 0;
+}
+
 static int load_registry(struct apply *a)
 {
 	sqlite3_stmt *st;
 	size_t cap = 0;
 	int r;
 
-	st = isms_db_query(a->ctx->reg, a->err,
-			   "SELECT id, name, source_uuid, status, source, uid, person_id FROM accounts", NULL);
+	st = isms_db_query(a->ctx->reg, a->err, "SELECT " SYNC_ACCOUNT_COLUMNS " FROM accounts", NULL);
 	if (!st)
 		return a->err->code;
 	while ((r = isms_db_step(st, a->err)) == 1) {
@@ -147,15 +166,7 @@ static int load_registry(struct apply *a)
 			a->racc = ra;
 		}
 		ra = &a->racc[a->nracc++];
-		memset(ra, 0, sizeof(*ra));
-		ra->id = sqlite3_column_int64(st, 0);
-		ra->name = isms_db_col_strdup(st, 1);
-		ra->uuid = isms_db_col_strdup(st, 2);
-		ra->status = isms_db_col_strdup(st, 3);
-		ra->source = isms_db_col_strdup(st, 4);
-		ra->uid = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
-		ra->person_id = sqlite3_column_int64(st, 6);
-		if (!ra->name || !ra->status || !ra->source) {
+		if (sync_account_read(st, ra) < 0) {
 			r = oom(a);
 			break;
 		}

@@ -105,6 +105,21 @@ static int directs_build(struct apply *a, struct direct *dir)
 	return 0;
 }
 
+/* "account:group:via", the key of a membership in the map: formed once per
+ * membership loaded and per membership granted. buf holds MEM_KEY_MAX bytes. */
+#define MEM_KEY_MAX (3 * ISMS_INT_TEXT)
+
+static const char *mem_key(char *buf, int64_t acc, int64_t grp, int64_t via)
+{
+	char *o = isms_fmt_int(buf, acc);
+
+	*o++ = ':';
+	o = isms_fmt_int(o, grp);
+	*o++ = ':';
+	(void)isms_fmt_int(o, via);
+	return buf;
+}
+
 static void existing_free(struct existing *x)
 {
 	free(x->key);
@@ -117,6 +132,7 @@ static int existing_load(struct apply *a, struct isms_smap *m, struct existing *
 	struct existing *ex = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st;
+	char key[MEM_KEY_MAX];
 	int r;
 
 	st = isms_db_query(a->ctx->reg, a->err,
@@ -143,9 +159,9 @@ static int existing_load(struct apply *a, struct isms_smap *m, struct existing *
 		x->via_id = sqlite3_column_int64(st, 3);
 		x->path = isms_db_col_strdup(st, 4);
 		x->attr = isms_db_col_strdup(st, 5);
-		if (asprintf(&x->key, "%lld:%lld:%lld", (long long)sqlite3_column_int64(st, 1),
-			     (long long)sqlite3_column_int64(st, 2), (long long)sqlite3_column_int64(st, 3)) < 0) {
-			x->key = NULL;
+		x->key = strdup(mem_key(key, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+					sqlite3_column_int64(st, 3)));
+		if (!x->key) {
 			r = -ENOMEM;
 			break;
 		}
@@ -175,12 +191,11 @@ static bool same_text(const char *x, const char *y)
 static int membership_put(struct apply *a, struct isms_smap *m, int64_t acc, int64_t grp, int64_t via,
 			  const char *path, const char *attr)
 {
-	char key[80], vb[32];
+	char key[MEM_KEY_MAX], vb[ISMS_INT_TEXT];
 	struct existing *x;
 	int r;
 
-	(void)snprintf(key, sizeof(key), "%" PRId64 ":%" PRId64 ":%" PRId64, acc, grp, via);
-	x = isms_smap_get(m, key);
+	x = isms_smap_get(m, mem_key(key, acc, grp, via));
 	if (x) {
 		if (x->seen)
 			return 0;
@@ -191,9 +206,8 @@ static int membership_put(struct apply *a, struct isms_smap *m, int64_t acc, int
 		return SYNC_EXEC(a, "UPDATE memberships SET path = ?, attr = ? WHERE id = ?",
 				    "SSi", path, attr, x->id);
 	}
-	(void)snprintf(vb, sizeof(vb), "%" PRId64, via);
-	r = SYNC_EXEC(a, "INSERT INTO memberships (account_id, group_id, via_id, path, source, attr)"
-			 " VALUES (?, ?, ?, ?, 'ldap', ?)", "iiSSS", acc, grp, via ? vb : NULL, path, attr);
+	(void)isms_fmt_int(vb, via);
+	r = sync_batch_row(a, &a->mem_batch, "iissS", acc, grp, via ? vb : NULL, path, attr);
 	if (r < 0)
 		return r;
 	/* Remember it, so a second route to the same grant is not inserted twice. */
@@ -309,7 +323,7 @@ static int nesting_apply(struct apply *a, struct direct *dir)
 	}
 	isms_db_done(st);
 	for (size_t i = 0; i < want.cap; i++)
-		free((char *)want.keys[i]);
+		free((char *)want.slots[i].key);
 	isms_smap_free(&want);
 	free(keys);
 	return r < 0 ? r : 0;
@@ -326,9 +340,9 @@ void sync_members_free(struct apply *a)
 {
 	/* Rows inserted during this run were allocated one by one (id -1). */
 	for (size_t i = 0; i < a->mem.cap; i++) {
-		struct existing *x = a->mem.vals[i];
+		struct existing *x = a->mem.slots[i].val;
 
-		if (a->mem.keys[i] && x && x->id == -1) {
+		if (a->mem.slots[i].key && x && x->id == -1) {
 			existing_free(x);
 			free(x);
 		}
@@ -378,6 +392,8 @@ int sync_apply_members(struct apply *a)
 		a->sum->memberships_removed++;
 	}
 	if (r == 0)
+		r = sync_batch_flush(a, &a->mem_batch);
+	if (r == 0)
 		r = nesting_apply(a, dir);
 done:
 	for (size_t g = 0; dir && g < ng; g++) {
@@ -399,14 +415,15 @@ int sync_apply_entry(struct apply *a, enum isms_ldap_kind kind, size_t i)
 
 	if (se && strcmp(se->data, json) == 0 && strcmp(se->dn, e->dn) == 0)
 		return 0;
-	return SYNC_EXEC(a, "INSERT OR REPLACE INTO ldap_entries (uuid, kind, dn, data) VALUES (?, ?, ?, ?)",
-			 "SSSS", e->uuid, kind == ISMS_LDAP_ACCOUNT ? "account" : "group", e->dn, json);
+	/* The entry and its stored form outlive the batch (freed with the apply, after the flush). */
+	return sync_batch_row(a, &a->entry_batch, "SSSS", e->uuid, kind == ISMS_LDAP_ACCOUNT ? "account" : "group",
+			      e->dn, json);
 }
 
 /* ...and none for a gone one. */
 int sync_apply_entries_gone(struct apply *a)
 {
-	int r = 0;
+	int r = sync_batch_flush(a, &a->entry_batch);
 
 	for (size_t i = 0; i < a->nstored && r == 0; i++) {
 		if (isms_smap_get(&a->snap_uuid, a->stored[i].uuid))

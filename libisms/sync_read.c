@@ -314,49 +314,73 @@ static void compact(struct isms_snapshot *s)
 }
 
 /* Content sync of both kinds. cookies: JSON {"accounts": "...", "groups": "..."} or NULL.
- * -ESTALE/-EOPNOTSUPP tell the caller to read in full. */
+ * -ESTALE/-EOPNOTSUPP tell the caller to read in full. With a cookie for both
+ * kinds the changes may apply as a delta (*ret_delta true, delta filled);
+ * otherwise they are merged with the stored snapshot into snap. memberships:
+ * the count the last sync reported (-1: unknown). */
 int sync_read_incremental(LDAP *ld, struct isms_ctx *ctx, const struct isms_sync_opts *opts,
-			  const char *cookies, struct isms_snapshot *snap, char **ret_cookies,
+			  const char *cookies, long long memberships, struct isms_snapshot *snap,
+			  struct sync_delta *delta, bool *ret_delta, char **ret_cookies,
 			  long long *skipped, struct isms_err *err)
 {
 	const struct isms_conf *conf = ctx->conf;
 	static const char *const names[2] = { "accounts", "groups" };
 	json_t *in = cookies ? json_loads(cookies, 0, NULL) : NULL, *out = json_object();
 	struct isms_snapshot stored = { 0 };
+	struct reader rd[2] = { { 0 } };
+	bool with_cookie[2] = { false, false }, refresh_deletes[2] = { false, false };
 	int r = 0;
 
+	*ret_delta = false;
 	if (!out) {
 		json_decref(in);
 		return isms_err_set(err, -ENOMEM, "out of memory");
 	}
 	*skipped = 0;
-	/* Without a cookie the server sends everything: the stored snapshot is not needed. */
-	if (cookies)
-		r = load_stored(ctx->reg, &stored, err);
 	for (int k = 0; k < 2 && r == 0; k++) {
-		struct reader rd = { .conf = conf, .kind = k ? ISMS_LDAP_GROUP : ISMS_LDAP_ACCOUNT, .opts = opts,
-				     .skipped = skipped };
-		struct isms_syncrepl_ops ops = { .entry = sync_entry, .uuid_set = sync_uuid, .arg = &rd };
+		struct isms_syncrepl_ops ops = { .entry = sync_entry, .uuid_set = sync_uuid, .arg = &rd[k] };
 		struct isms_syncrepl_result res = { 0 };
 		const char *cookie = json_string_value(json_object_get(in, names[k]));
-		const char **attrs = isms_ldap_attrs(conf, rd.kind);
+		const char **attrs;
 
+		rd[k] = (struct reader){ .conf = conf, .kind = k ? ISMS_LDAP_GROUP : ISMS_LDAP_ACCOUNT, .opts = opts,
+					 .skipped = skipped };
+		attrs = isms_ldap_attrs(conf, rd[k].kind);
 		if (!attrs) {
 			r = isms_err_set(err, -ENOMEM, "out of memory");
 			break;
 		}
-		r = isms_ldap_syncrepl(ld, conf, base_of(conf, rd.kind), filter_of(conf, rd.kind), attrs, cookie,
+		r = isms_ldap_syncrepl(ld, conf, base_of(conf, rd[k].kind), filter_of(conf, rd[k].kind), attrs, cookie,
 				       &ops, &res, err);
 		free(attrs);
-		if (r == 0)
-			r = merge_kind(&rd, &stored, cookie != NULL, res.refresh_deletes, snap);
+		with_cookie[k] = cookie != NULL;
+		refresh_deletes[k] = res.refresh_deletes;
 		if (r == 0 && res.cookie)
 			r = json_object_set_new(out, names[k], json_string(res.cookie)) < 0 ? -ENOMEM : 0;
 		if (r == -ENOMEM)
 			isms_err_set(err, r, "out of memory");
 		free(res.cookie);
-		reader_free(&rd);
 	}
+	if (r == 0 && with_cookie[0] && with_cookie[1]) {
+		struct sync_changes acc = { .changed = &rd[0].changed, .present = &rd[0].present,
+					    .deleted = &rd[0].deleted, .refresh_deletes = refresh_deletes[0] };
+		struct sync_changes grp = { .changed = &rd[1].changed, .present = &rd[1].present,
+					    .deleted = &rd[1].deleted, .refresh_deletes = refresh_deletes[1] };
+
+		r = sync_delta_prepare(ctx, &acc, &grp, memberships, delta, err);
+		*ret_delta = r == 1;
+		r = r < 0 ? r : 0;
+	}
+	/* Without a cookie the server sends everything: the stored snapshot is not needed. */
+	if (r == 0 && !*ret_delta && cookies)
+		r = load_stored(ctx->reg, &stored, err);
+	for (int k = 0; k < 2 && r == 0 && !*ret_delta; k++) {
+		r = merge_kind(&rd[k], &stored, with_cookie[k], refresh_deletes[k], snap);
+		if (r == -ENOMEM)
+			isms_err_set(err, r, "out of memory");
+	}
+	reader_free(&rd[0]);
+	reader_free(&rd[1]);
 	compact(&stored);
 	isms_snapshot_free(&stored);
 	json_decref(in);

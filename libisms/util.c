@@ -334,3 +334,21 @@ int isms_read_file(const char *path, size_t max, char **ret, size_t *ret_len, st
 	*ret_len = off;
 	return 0;
 }
+
+char *isms_fmt_int(char *out, long long v)
+{
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	char tmp[ISMS_INT_TEXT];
+	size_t n = 0;
+
+	if (v < 0)
+		*out++ = '-';
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	while (n)
+		*out++ = tmp[--n];
+	*out = '\0';
+	return out;
+}

@@ -56,6 +56,11 @@ void isms_hex(const unsigned char *in, size_t len, char *out);
 /* Wipe and free memory that held a secret. NULL is fine. */
 void isms_secret_free(void *p, size_t len);
 
+/* Decimal text of v into out (ISMS_INT_TEXT bytes), NUL-terminated; returns
+ * the end (the NUL). By hand: the sync formats a few per directory entry. */
+#define ISMS_INT_TEXT 21
+char *isms_fmt_int(char *out, long long v);
+
 /* Parse a decimal integer in [min, max]; returns 0 or -EINVAL/-ERANGE. */
 int isms_parse_int(const char *s, long long min, long long max, long long *ret);
 

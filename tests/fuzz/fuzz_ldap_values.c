@@ -40,12 +40,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(out);
 		break;
-	case 5:
+	case 5: {
+		struct isms_ldap_stored_view v;
+		int scanned = isms_ldap_stored_scan(s, &v);
+
 		if (isms_ldap_entry_from_json("u", "dn", data[0] & 8 ? ISMS_LDAP_GROUP : ISMS_LDAP_ACCOUNT, s,
-					      &e) == 0) {
+					      &e) != 0) {
+			/* The scan refuses what the reader refuses (out of memory aside). */
+			if (scanned == 0)
+				abort();
+		} else {
 			struct isms_ldap_entry *e2 = NULL;
+			char *name = isms_ldap_stored_str(v.name);
 			char *back, *again = NULL;
 
+			/* ...and accepts what it accepts, pointing at the same name. */
+			if (scanned != 0 || !name || strcmp(name, e->name) != 0)
+				abort();
+			free(name);
 			free(e->stored);   /* write it afresh, not the text it was read from */
 			e->stored = NULL;
 			back = isms_ldap_entry_to_json(e);
@@ -64,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			isms_ldap_entry_free(e);
 		}
 		break;
+	}
 	}
 	free(s);
 	return 0;

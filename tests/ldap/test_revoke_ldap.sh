@@ -16,6 +16,9 @@ ALICE="uid=alice,ou=people,$LDAP_BASE"
 
 directory() {
 	slapd_start
+	# Each test runs in a subshell: its server is stopped when the subshell
+	# ends (the script's own EXIT trap never sees SLAPD_DIR).
+	trap cleanup_slapd EXIT
 	ldap_add <<LDIF
 dn: $LDAP_BASE
 objectClass: dcObject

@@ -5,6 +5,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/root.sh"
 . "$(dirname "$0")/../lib/slapd.sh"
+. "$(dirname "$0")/../lib/sync.sh"
 
 # nss_wrapper (preloaded by actl) must not dlopen libc with RTLD_DEEPBIND under ASan.
 export NSS_WRAPPER_DISABLE_DEEPBIND=1
@@ -13,26 +14,7 @@ PEOPLE=ou=people,dc=example,dc=com
 
 # ldap_setup [LDIF...]: a server (SLAPD_MODULES/SLAPD_SIZELIMIT from the caller),
 # a test root, and [ldap] pointing at the server as the read-only reader account.
-ldap_setup() {
-	slapd_start "${@:-$LDIF}" || fail "slapd did not start"
-	trap slapd_stop_all EXIT
-	new_root
-	printf '%s\n' "$SLAPD_READERPW" > "$ROOT/etc/isms/ldap.bindpw"
-	chmod 600 "$ROOT/etc/isms/ldap.bindpw"
-	conf_set ldap uri "$SLAPD_URI"
-	conf_set ldap allow_insecure yes
-	conf_set ldap base_dn "$SLAPD_BASE"
-	conf_set ldap bind_dn "cn=reader,ou=system,$SLAPD_BASE"
-	conf_set ldap privileged_groups admins
-}
-
-# dump: the registry as text, to compare before and after.
-dump() { sqlite3 "$ROOT/var/lib/isms/registry.db" .dump; }
-
-# json_field JSON KEY: one top-level field of accessctl --json output.
-json_field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print(v if v is not None else "")' "$1" "$2"; }
-
-status_of() { sql registry "SELECT status FROM accounts WHERE name = '$1'"; }
+ldap_setup() { sync_root "${@:-$LDIF}"; }
 
 test_full_sync_maps_accounts_people_and_both_group_schemas() {
 	ldap_setup

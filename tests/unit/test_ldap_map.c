@@ -152,6 +152,55 @@ static void test_stored_form_round_trips(void **state)
 	isms_ldap_entry_free(e);
 }
 
+static void test_stored_scan_accepts_what_the_reader_accepts_and_points_at_values(void **state)
+{
+	static const char *const bad[] = {
+		"[1]", "{}", "{\"name\":\"a\",}", "{\"name\":\"a\"} x", "{\"name\":\"a\\u0000\"}",
+		"{\"name\":\"a\",\"x\":1}", "{\"name\":\"a\",\"number\":1.5}", "garbage",
+		"{\"name\":\"a\",\"memberUid\":[\"a\",]}", "{\"name\":\"a\",\"memberUid\":\"a\"}",
+		"{\"na\\u006de\":\"a\",\"verylongkeythatisnotoneofoursatall\":\"b\"}",
+	};
+	const char *json = "{\"name\":\"al\\\"ice\",\"employee_no\":\"E1\","
+			   "\"manager_dn\":\"uid=bob, ou=People\",\"shadow_expire\":1,\"memberUid\":[\"x\"]}";
+	struct isms_ldap_stored_view v;
+	struct isms_ldap_entry *e = NULL;
+	const char *p;
+	size_t n;
+	char *s, key[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(isms_ldap_stored_scan(bad[i], &v), -EBADMSG);
+		assert_int_equal(isms_ldap_entry_from_json("u", "dn", ISMS_LDAP_ACCOUNT, bad[i], &e), -EBADMSG);
+	}
+	/* an escaped key is the key it spells, for both */
+	assert_int_equal(isms_ldap_stored_scan("{\"na\\u006de\":\"a\"}", &v), 0);
+	assert_int_equal(isms_ldap_entry_from_json("u", "dn", ISMS_LDAP_ACCOUNT, "{\"na\\u006de\":\"a\"}", &e), 0);
+	isms_ldap_entry_free(e);
+
+	assert_int_equal(isms_ldap_stored_scan(json, &v), 0);
+	assert_int_equal(v.shadow_expire, 1);
+	assert_false(v.locked_time);
+	assert_int_equal(v.number, -1);
+	s = isms_ldap_stored_str(v.name);
+	assert_string_equal(s, "al\"ice");
+	free(s);
+	assert_false(isms_ldap_stored_plain(v.name, &p, &n));
+	assert_true(isms_ldap_stored_plain(v.employee_no, &p, &n));
+	assert_int_equal(n, 2);
+	assert_memory_equal(p, "E1", 2);
+	s = isms_ldap_stored_str(v.manager_dn);
+	isms_ldap_dn_key_into(s, key);
+	assert_string_equal(key, "uid=bob,ou=people");
+	free(s);
+	assert_int_equal(isms_ldap_stored_scan("{\"name\":\"a\",\"number\":4001,\"gid\":7}", &v), 0);
+	assert_int_equal(v.number, 4001);
+	assert_int_equal(v.shadow_expire, -1);
+	assert_int_equal(isms_ldap_stored_scan("{\"name\":\"a\",\"locked_time\":\"000001010000Z\"}", &v), 0);
+	assert_true(v.locked_time);
+	assert_null(v.manager_dn);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_lock_from_ppolicy_or_past_shadow_expire),
 		cmocka_unit_test(test_account_kind_from_employee_type),
 		cmocka_unit_test(test_stored_form_round_trips),
+		cmocka_unit_test(test_stored_scan_accepts_what_the_reader_accepts_and_points_at_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -275,6 +275,21 @@ static void test_secret_free_accepts_null(void **state)
 	isms_secret_free(NULL, 10);
 }
 
+static void test_int_text_is_decimal_for_the_whole_range(void **state)
+{
+	static const long long v[] = { 0, 7, -7, 10, 300001, -1000, 9223372036854775807LL, -9223372036854775807LL - 1 };
+	char out[ISMS_INT_TEXT], want[32];
+
+	(void)state;
+	for (size_t i = 0; i < ISMS_ARRAY_SIZE(v); i++) {
+		char *end = isms_fmt_int(out, v[i]);
+
+		(void)snprintf(want, sizeof(want), "%lld", v[i]);
+		assert_string_equal(out, want);
+		assert_ptr_equal(end, out + strlen(want));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_mkdir_p_creates_missing_parents_only),
 		cmocka_unit_test(test_guard_refuses_writable_wrong_type_and_foreign_owner),
 		cmocka_unit_test(test_secret_free_accepts_null),
+		cmocka_unit_test(test_int_text_is_decimal_for_the_whole_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
