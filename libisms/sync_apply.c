@@ -73,7 +73,28 @@ static int groups_remove(struct apply *a)
 	return 0;
 }
 
+/* The group's name is its registry key: one directory group per name. */
+static int group_conflict(struct apply *a, const struct isms_ldap_entry *e, const char *why)
+{
+	return isms_sync_note(a->sum, "conflict", e->name, why, NULL) < 0 ? oom(a) : 0;
+}
+
+static int group_write_row(struct apply *a, size_t i);
+
 static int group_write(struct apply *a, size_t i)
+{
+	const char *name = a->snap->groups[i]->name;
+	int r;
+
+	if (isms_smap_get(&a->grp_written, name))
+		return group_conflict(a, a->snap->groups[i], "another directory group has this name");
+	r = group_write_row(a, i);
+	if (r == 0 && a->grp_id[i] && isms_smap_put(&a->grp_written, name, (void *)name) < 0)
+		r = oom(a);
+	return r;
+}
+
+static int group_write_row(struct apply *a, size_t i)
 {
 	struct isms_ldap_entry *e = a->snap->groups[i];
 	struct reg_group *rg = isms_smap_get(&a->rgrp_uuid, e->uuid);
@@ -84,11 +105,8 @@ static int group_write(struct apply *a, size_t i)
 	if (!rg) {
 		struct reg_group *byname = isms_smap_get(&a->rgrp_name, e->name);
 
-		if (byname && !byname->removed && byname->uuid) {
-			/* Two directory groups with one name: the registry keys groups by name. */
-			return isms_sync_note(a->sum, "conflict", e->name, "another directory group has this name",
-					      NULL) < 0 ? oom(a) : 0;
-		}
+		if (byname && !byname->removed && byname->uuid)
+			return group_conflict(a, e, "another directory group has this name");
 		if (byname && !byname->removed)
 			rg = byname;   /* a local group the directory now provides */
 	}
@@ -111,9 +129,8 @@ static int group_write(struct apply *a, size_t i)
 			 " privileged = ?, updated_at = ? WHERE id = ?",
 			 "SSSSiii", e->name, num(nb, sizeof(nb), e->number), e->uuid, e->dn, (int64_t)priv, a->now,
 			 rg->id);
-	if (r == -EEXIST)
-		return isms_sync_note(a->sum, "conflict", e->name, "renamed onto an existing group", NULL) < 0
-			       ? oom(a) : 0;
+	if (r == -EEXIST)   /* the row keeps its old name */
+		return group_conflict(a, e, "renamed onto an existing group");
 	if (r < 0)
 		return r;
 	a->sum->groups_changed++;

@@ -103,8 +103,9 @@ int sync_batch_flush(struct apply *a, struct sync_batch *b)
 	return r;
 }
 
-/* One row: fmt holds, per column, 'i' (int64_t), 'S' (text or NULL, which
- * stays as it is until the batch is flushed) or 's' (text or NULL, copied). */
+/* One row: fmt holds, per column, 'i' (int64_t), 'z' (int64_t, 0 for NULL),
+ * 'S' (text or NULL, which stays as it is until the batch is flushed) or 's'
+ * (text or NULL, copied). */
 int sync_batch_row(struct apply *a, struct sync_batch *b, const char *fmt, ...)
 {
 	struct sync_cell *row;
@@ -132,6 +133,7 @@ int sync_batch_row(struct apply *a, struct sync_batch *b, const char *fmt, ...)
 		} else {
 			c->text = NULL;
 			c->num = va_arg(ap, int64_t);
+			c->is_text = fmt[i] == 'z' && c->num == 0;   /* binds NULL */
 		}
 	}
 	va_end(ap);

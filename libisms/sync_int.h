@@ -104,6 +104,7 @@ struct apply {
 	struct reg_group *rgrp;
 	size_t nrgrp;
 	struct isms_smap rgrp_uuid, rgrp_name;
+	struct isms_smap grp_written;   /* names of the groups this sync has written */
 	struct reg_person **rpeople;    /* pointers: the maps point at them while the array grows */
 	size_t nrpeople, caprpeople;
 	struct isms_smap rpeople_no, rpeople_uuid;

@@ -118,6 +118,7 @@ void sync_load_free(struct apply *a)
 	isms_smap_free(&a->racc_name);
 	isms_smap_free(&a->rgrp_uuid);
 	isms_smap_free(&a->rgrp_name);
+	isms_smap_free(&a->grp_written);
 	sync_members_free(a);
 	isms_smap_free(&a->rpeople_no);
 	isms_smap_free(&a->rpeople_uuid);

@@ -188,14 +188,18 @@ static bool same_text(const char *x, const char *y)
 	return (!x && !y) || (x && y && strcmp(x, y) == 0);
 }
 
+/* One membership the directory grants. Each (account, group, via) comes here
+ * once a sync: group_expand visits a member group once per group, and
+ * directs_build lists an account once per group. The exception, a member
+ * group the registry does not hold, is kept in the map (mem_put_rare). */
 static int membership_put(struct apply *a, struct isms_smap *m, int64_t acc, int64_t grp, int64_t via,
 			  const char *path, const char *attr)
 {
-	char key[MEM_KEY_MAX], vb[ISMS_INT_TEXT];
+	char key[MEM_KEY_MAX];
 	struct existing *x;
 	int r;
 
-	x = isms_smap_get(m, mem_key(key, acc, grp, via));
+	x = m->n ? isms_smap_get(m, mem_key(key, acc, grp, via)) : NULL;
 	if (x) {
 		if (x->seen)
 			return 0;
@@ -206,24 +210,45 @@ static int membership_put(struct apply *a, struct isms_smap *m, int64_t acc, int
 		return SYNC_EXEC(a, "UPDATE memberships SET path = ?, attr = ? WHERE id = ?",
 				    "SSi", path, attr, x->id);
 	}
-	(void)isms_fmt_int(vb, via);
-	r = sync_batch_row(a, &a->mem_batch, "iissS", acc, grp, via ? vb : NULL, path, attr);
+	r = sync_batch_row(a, &a->mem_batch, "iizsS", acc, grp, via, path, attr);
 	if (r < 0)
 		return r;
-	/* Remember it, so a second route to the same grant is not inserted twice. */
+	a->sum->memberships_added++;
+	a->sum->memberships_total++;
+	return 0;
+}
+
+/* A grant through a member group that has no registry row (its name is taken
+ * by another directory group): recorded as direct, so it may repeat a direct
+ * grant or another such one. */
+static int mem_put_rare(struct apply *a, struct isms_smap *m, const struct direct *dg, size_t acc_idx,
+			int64_t grp, const char *path, const char *attr)
+{
+	char key[MEM_KEY_MAX];
+	int64_t acc = a->acc_id[acc_idx];
+	struct existing *x;
+	int r;
+
+	for (size_t k = 0; k < dg->nacc; k++)
+		if (dg->acc[k] == acc_idx)
+			return 0;   /* a direct member already */
+	x = isms_smap_get(m, mem_key(key, acc, grp, 0));
+	if (x && x->id == -1)
+		return 0;
+	r = membership_put(a, m, acc, grp, 0, path, attr);
+	if (r < 0 || x)
+		return r;
 	x = calloc(1, sizeof(*x));
 	if (!x)
 		return isms_err_set(a->err, -ENOMEM, "out of memory");
 	x->seen = true;
-	x->id = -1;
+	x->id = -1;   /* inserted by this run: freed one by one */
 	x->key = strdup(key);
 	if (!x->key || isms_smap_put(m, x->key, x) < 0) {
 		free(x->key);
 		free(x);
 		return isms_err_set(a->err, -ENOMEM, "out of memory");
 	}
-	a->sum->memberships_added++;
-	a->sum->memberships_total++;
 	return 0;
 }
 
@@ -252,7 +277,11 @@ static int group_expand(struct apply *a, struct direct *dir, size_t g, struct is
 		for (size_t k = 0; k < dir[d].nacc && r == 0; k++) {
 			int64_t acc = a->acc_id[dir[d].acc[k]];
 
-			if (acc && a->grp_id[g])
+			if (!acc || !a->grp_id[g])
+				continue;
+			if (d != g && !a->grp_id[d])
+				r = mem_put_rare(a, m, &dir[g], dir[d].acc[k], a->grp_id[g], path, dir[d].attr[k]);
+			else
 				r = membership_put(a, m, acc, a->grp_id[g], d == g ? 0 : a->grp_id[d], path,
 						   dir[d].attr[k]);
 		}
@@ -338,7 +367,6 @@ int sync_members_load(struct apply *a)
 
 void sync_members_free(struct apply *a)
 {
-	/* Rows inserted during this run were allocated one by one (id -1). */
 	for (size_t i = 0; i < a->mem.cap; i++) {
 		struct existing *x = a->mem.slots[i].val;
 

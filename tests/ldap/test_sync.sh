@@ -133,6 +133,61 @@ EOF
 	assert_eq "$(sql registry "SELECT count(*) FROM group_nesting n JOIN groups p ON p.id = n.parent_id JOIN groups c ON c.id = n.child_id WHERE p.name = 'ops' AND c.name = 'sre'")" 0
 }
 
+# Two directory groups with one name: the second is reported, not written.
+# Its members still reach the groups it is nested in, recorded once each as
+# direct grants with the path, whichever routes lead there.
+test_nested_group_whose_name_is_taken_grants_once_per_account() {
+	local ldif=$T_TMP/dup.ldif
+	cp "$LDIF" "$ldif"
+	cat >> "$ldif" <<EOF
+
+dn: ou=teams,dc=example,dc=com
+objectClass: organizationalUnit
+ou: teams
+
+dn: cn=sre,ou=teams,dc=example,dc=com
+objectClass: groupOfNames
+cn: sre
+member: uid=carol,$PEOPLE
+member: uid=dave,$PEOPLE
+
+dn: cn=ops,ou=teams,dc=example,dc=com
+objectClass: groupOfNames
+cn: ops
+member: uid=dave,$PEOPLE
+EOF
+	ldap_setup "$ldif"
+	sldap ldapmodify >/dev/null <<EOF
+dn: cn=prod-access,ou=groups,dc=example,dc=com
+changetype: modify
+add: member
+member: cn=sre,ou=teams,dc=example,dc=com
+member: cn=ops,ou=teams,dc=example,dc=com
+EOF
+	assert_exit 0 actl --json sync
+	# the server sends the groups in the order they were added: ou=groups first
+	assert_eq "$(sql registry "SELECT group_concat(dn, ';') FROM (SELECT dn FROM groups WHERE name IN ('sre', 'ops') ORDER BY name)")" \
+		"cn=ops,ou=groups,dc=example,dc=com;cn=sre,ou=groups,dc=example,dc=com"
+	assert_contains "$OUT" '{"change":"conflict","name":"sre","detail":"another directory group has this name"}'
+	# carol is a direct member and in the unwritten sre: one grant, the direct one
+	assert_eq "$(prod_access_grants carol)" "direct|"
+	# dave is in both unwritten groups: one grant, by the first route
+	assert_eq "$(prod_access_grants dave)" "direct|sre > prod-access"
+	assert_eq "$(prod_access_grants alice)" "sre|sre > ops > prod-access"
+	assert_exit 0 actl --json sync --full
+	assert_eq "$(json_field "$OUT" memberships_added)" 0
+	assert_eq "$(json_field "$OUT" memberships_removed)" 0
+	assert_eq "$(prod_access_grants carol)" "direct|"
+	assert_eq "$(prod_access_grants dave)" "direct|sre > prod-access"
+}
+
+# prod_access_grants ACCOUNT: its grants of prod-access, "via|path" each.
+prod_access_grants() {
+	sql registry "SELECT group_concat(coalesce(v.name, 'direct') || '|' || coalesce(m.path, ''), ';')
+		FROM memberships m JOIN accounts a ON a.id = m.account_id JOIN groups g ON g.id = m.group_id
+		LEFT JOIN groups v ON v.id = m.via_id WHERE a.name = '$1' AND g.name = 'prod-access'"
+}
+
 test_rename_keeps_the_account_identity() {
 	ldap_setup
 	assert_exit 0 actl sync
