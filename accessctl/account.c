@@ -220,23 +220,23 @@ db_error:
 	return cli_fail(cli, EXIT_USAGE, "account add: %s", err.msg);
 }
 
-static int account_privileged(struct cli *cli, const char *name, bool *ret, char *via, size_t len)
+static int account_privileged(struct cli *cli, const char *name, bool *ret, char *via, size_t len,
+			      struct isms_err *err)
 {
 	struct passwd pw, *nss = NULL;
 	struct isms_account a;
-	struct isms_err err = { 0 };
 	char buf[16384];
 	int r;
 
 	if (getpwnam_r(name, &pw, buf, sizeof(buf), &nss) != 0)
 		nss = NULL;
 	if (nss)
-		return isms_account_privileged(&cli->ctx, name, nss->pw_uid, nss->pw_gid, true, ret, via, len, &err);
-	r = isms_registry_account_find(cli->ctx.reg, name, &a, &err);
+		return isms_account_privileged(&cli->ctx, name, nss->pw_uid, nss->pw_gid, true, ret, via, len, err);
+	r = isms_registry_account_find(cli->ctx.reg, name, &a, err);
 	if (r < 0)
 		return r;
 	return isms_account_privileged(&cli->ctx, name, (uid_t)a.uid, (gid_t)a.gid,
-				       r == 1 && a.has_uid && a.has_gid, ret, via, len, &err);
+				       r == 1 && a.has_uid && a.has_gid, ret, via, len, err);
 }
 
 static int account_show(struct cli *cli, const char *name)
@@ -257,7 +257,7 @@ static int account_show(struct cli *cli, const char *name)
 	if (r == 0)
 		return cli_fail(cli, EXIT_FINDINGS, "account show: no account '%s'", name);
 	if (isms_account_groups(&cli->ctx, name, (gid_t)a.gid, a.has_gid, &groups, &err) < 0 ||
-	    account_privileged(cli, name, &priv, via, sizeof(via)) < 0 ||
+	    account_privileged(cli, name, &priv, via, sizeof(via), &err) < 0 ||
 	    isms_state_last_login(cli->ctx.state, name, &last, &err) < 0) {
 		isms_list_free(groups);
 		return cli_fail(cli, EXIT_USAGE, "account show: %s", err.msg);
@@ -343,14 +343,16 @@ static int account_list(struct cli *cli, int argc, char **argv)
 	if (!cli->json)
 		printf("%-20s %8s %-10s %-9s %-6s %-12s %s\n", "ACCOUNT", "UID", "KIND", "STATUS", "SOURCE",
 		       "OWNER", "PRIVILEGED");
-	while ((r = isms_db_step(st, &err)) == 1) {
+	r = isms_priv_cache_begin(&cli->ctx, &err);
+	while (r == 0 && (r = isms_db_step(st, &err)) == 1) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 		const char *owner = (const char *)sqlite3_column_text(st, 5);
 		bool has_uid = sqlite3_column_type(st, 1) != SQLITE_NULL, priv = false;
 		char via[128] = "";
 
-		if (account_privileged(cli, name, &priv, via, sizeof(via)) < 0)
-			priv = false;
+		r = account_privileged(cli, name, &priv, via, sizeof(via), &err);
+		if (r < 0)
+			break;   /* not "no": a list of who is privileged must be whole */
 		if (privileged && !priv)
 			continue;
 		n++;
@@ -373,6 +375,7 @@ static int account_list(struct cli *cli, int argc, char **argv)
 			       (const char *)sqlite3_column_text(st, 4), owner ? owner : "-", priv ? via : "no");
 		}
 	}
+	isms_priv_cache_end(&cli->ctx);
 	isms_db_done(st);
 	if (r < 0) {
 		json_decref(arr);

@@ -307,19 +307,19 @@ static int find_policy(struct cli *cli, struct inventory *inv, struct isms_err *
 	isms_db_done(st);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < inv->nusers; i++) {
+	r = isms_priv_cache_begin(&cli->ctx, err);
+	for (size_t i = 0; r == 0 && i < inv->nusers; i++) {
 		const struct inv_user *u = &inv->users[i];
 		char via[128];
 		bool priv = false;
 
 		r = isms_account_privileged(&cli->ctx, u->name, (uid_t)u->uid, (gid_t)u->gid, true, &priv,
 					    via, sizeof(via), err);
-		if (r < 0)
-			return r;
-		if (priv)
+		if (r == 0 && priv)
 			json_array_append_new(inv->privileged, json_pack("{s:s,s:s}", "account", u->name, "via", via));
 	}
-	return 0;
+	isms_priv_cache_end(&cli->ctx);
+	return r < 0 ? r : 0;
 }
 
 int cmd_inventory(struct cli *cli, int argc, char **argv)

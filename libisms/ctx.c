@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "ctx.h"
+#include "privilege.h"
 #include "db.h"
 #include "err.h"
 #include "util.h"
@@ -25,6 +26,7 @@ int isms_ctx_open(struct isms_ctx *ctx, struct isms_conf *conf, unsigned flags, 
 
 	ctx->conf = conf;
 	ctx->reg = ctx->state = NULL;
+	ctx->priv = NULL;
 	(void)snprintf(ctx->host, sizeof(ctx->host), "%s", conf->system_name);
 	r = isms_db_open_stat(conf->registry_db, ISMS_REGISTRY,
 			      login ? ISMS_DB_READONLY | ISMS_DB_LOGIN : ISMS_DB_MIGRATE, &ctx->reg, &ctx->reg_st, err);
@@ -102,6 +104,8 @@ void isms_ctx_close(struct isms_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	while (ctx->priv)   /* a run over many accounts left unfinished */
+		isms_priv_cache_end(ctx);
 	isms_db_rollback(ctx->reg);
 	isms_db_close(ctx->reg);
 	isms_db_close(ctx->state);

@@ -16,6 +16,7 @@ struct isms_ctx {
 	char host[256];         /* this host's name, as audit events record it */
 	struct stat reg_st;     /* identity of the stores when opened (login mode) */
 	struct stat state_st;
+	struct isms_priv_cache *priv;   /* set for a run over many accounts (privilege.h) */
 };
 
 enum {

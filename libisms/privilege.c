@@ -6,6 +6,7 @@
 
 #include "db.h"
 #include "privilege.h"
+#include "smap.h"
 #include "util.h"
 
 static int list_add(char ***list, size_t *n, const char *s)
@@ -25,9 +26,51 @@ static int list_add(char ***list, size_t *n, const char *s)
 	return 0;
 }
 
+struct isms_priv_cache {
+	int depth;                      /* begin calls not yet ended */
+	sqlite3_stmt *groups_of;        /* GROUPS_OF, prepared once */
+	char **privileged;              /* PRIVILEGED_GROUPS, read once */
+	struct isms_smap gid_name;      /* decimal gid -> its name, or NO_GROUP */
+};
+
+#define GROUPS_OF "SELECT DISTINCT g.name FROM memberships m JOIN groups g ON g.id = m.group_id" \
+		  " JOIN accounts a ON a.id = m.account_id WHERE a.name = ?"
+#define PRIVILEGED_GROUPS "SELECT name FROM groups WHERE privileged = 1 UNION SELECT name FROM privileged_groups"
+
+static char NO_GROUP[] = "";
+
+/* The name NSS gives gid (copied into list), remembered during a run. */
+static int add_gid(struct isms_ctx *ctx, char ***list, size_t *n, gid_t gid)
+{
+	struct isms_priv_cache *pc = ctx ? ctx->priv : NULL;
+	struct group gr, *res = NULL;
+	char sbuf[4096], key[ISMS_INT_TEXT];
+	char *name, *k;
+
+	if (!pc) {
+		if (getgrgid_r(gid, &gr, sbuf, sizeof(sbuf), &res) == 0 && res)
+			return list_add(list, n, gr.gr_name);
+		return 0;
+	}
+	(void)isms_fmt_int(key, (long long)gid);
+	name = isms_smap_get(&pc->gid_name, key);
+	if (!name) {
+		name = getgrgid_r(gid, &gr, sbuf, sizeof(sbuf), &res) == 0 && res ? strdup(gr.gr_name) : NO_GROUP;
+		k = strdup(key);
+		if (!name || !k || isms_smap_put(&pc->gid_name, k, name) < 0) {
+			if (name != NO_GROUP)
+				free(name);
+			free(k);
+			return -ENOMEM;
+		}
+	}
+	return name == NO_GROUP ? 0 : list_add(list, n, name);
+}
+
 int isms_account_groups(struct isms_ctx *ctx, const char *user, gid_t gid, bool have_gid,
 			char ***ret, struct isms_err *err)
 {
+	struct isms_priv_cache *pc = ctx ? ctx->priv : NULL;
 	char **list = calloc(1, sizeof(*list));
 	size_t n = 0;
 	sqlite3_stmt *st;
@@ -44,27 +87,26 @@ int isms_account_groups(struct isms_ctx *ctx, const char *user, gid_t gid, bool 
 			if (!gids || getgrouplist(user, gid, gids, &ng) < 0)
 				ng = 0;
 		}
-		for (int i = 0; i < ng && r == 0; i++) {
-			struct group gr, *res = NULL;
-			char sbuf[4096];
-
-			if (getgrgid_r(gids[i], &gr, sbuf, sizeof(sbuf), &res) == 0 && res)
-				r = list_add(&list, &n, gr.gr_name);
-		}
+		for (int i = 0; i < ng && r == 0; i++)
+			r = add_gid(ctx, &list, &n, gids[i]);
 		if (gids != buf)
 			free(gids);
 	}
 	if (r == 0 && ctx && ctx->reg) {
-		st = isms_db_query(ctx->reg, err,
-				   "SELECT DISTINCT g.name FROM memberships m JOIN groups g ON g.id = m.group_id"
-				   " JOIN accounts a ON a.id = m.account_id WHERE a.name = ?", "s", user);
+		if (pc)
+			st = isms_db_rebind(pc->groups_of, err, "s", user) < 0 ? NULL : pc->groups_of;
+		else
+			st = isms_db_query(ctx->reg, err, GROUPS_OF, "s", user);
 		if (!st) {
 			isms_list_free(list);
 			return err ? err->code : -EIO;
 		}
 		while (r == 0 && (r = isms_db_step(st, err)) == 1)
 			r = list_add(&list, &n, (const char *)sqlite3_column_text(st, 0));
-		isms_db_done(st);
+		if (pc)
+			(void)sqlite3_reset(st);
+		else
+			isms_db_done(st);
 	}
 	if (r < 0) {
 		isms_list_free(list);
@@ -110,10 +152,17 @@ int isms_account_privileged(struct isms_ctx *ctx, const char *user, uid_t uid, g
 		return 0;
 	}
 	*ret = false;
-	if (ctx->reg) {
-		st = isms_db_query(ctx->reg, err,
-				   "SELECT name FROM groups WHERE privileged = 1 UNION"
-				   " SELECT name FROM privileged_groups", NULL);
+	if (ctx->priv) {
+		for (char **g = ctx->priv->privileged; g && *g; g++) {
+			if (isms_list_contains(groups, *g)) {
+				if (via)
+					(void)snprintf(via, vialen, "group %s", *g);
+				*ret = true;
+				break;
+			}
+		}
+	} else if (ctx->reg) {
+		st = isms_db_query(ctx->reg, err, PRIVILEGED_GROUPS, NULL);
 		if (!st) {
 			isms_list_free(groups);
 			return err ? err->code : -EIO;
@@ -136,4 +185,61 @@ int isms_account_privileged(struct isms_ctx *ctx, const char *user, uid_t uid, g
 	}
 	isms_list_free(groups);
 	return 0;
+}
+
+int isms_priv_cache_begin(struct isms_ctx *ctx, struct isms_err *err)
+{
+	struct isms_priv_cache *pc = ctx->priv;
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int r = 0;
+
+	if (pc) {
+		pc->depth++;
+		return 0;
+	}
+	pc = calloc(1, sizeof(*pc));
+	if (!pc || !(pc->privileged = calloc(1, sizeof(char *)))) {
+		free(pc);
+		return isms_err_set(err, -ENOMEM, "out of memory");
+	}
+	pc->depth = 1;
+	ctx->priv = pc;
+	if (!ctx->reg)
+		return 0;
+	pc->groups_of = isms_db_query(ctx->reg, err, GROUPS_OF, NULL);
+	st = pc->groups_of ? isms_db_query(ctx->reg, err, PRIVILEGED_GROUPS, NULL) : NULL;
+	if (!st)
+		r = err && err->code ? err->code : -EIO;
+	while (st && r == 0 && (r = isms_db_step(st, err)) == 1)
+		r = list_add(&pc->privileged, &n, (const char *)sqlite3_column_text(st, 0));
+	isms_db_done(st);
+	if (r < 0) {
+		pc->depth = 1;
+		isms_priv_cache_end(ctx);
+		return r == -ENOMEM ? isms_err_set(err, r, "out of memory") : r;
+	}
+	return 0;
+}
+
+void isms_priv_cache_end(struct isms_ctx *ctx)
+{
+	struct isms_priv_cache *pc = ctx->priv;
+
+	if (!pc || --pc->depth > 0)
+		return;
+	isms_db_done(pc->groups_of);
+	isms_list_free(pc->privileged);
+	for (size_t i = 0; i < pc->gid_name.cap; i++) {
+		struct isms_smap_slot *sl = &pc->gid_name.slots[i];
+
+		if (!sl->key)
+			continue;
+		free((char *)sl->key);
+		if (sl->val != NO_GROUP)
+			free(sl->val);
+	}
+	isms_smap_free(&pc->gid_name);
+	free(pc);
+	ctx->priv = NULL;
 }

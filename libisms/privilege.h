@@ -21,6 +21,13 @@ int isms_account_groups(struct isms_ctx *ctx, const char *user, gid_t gid, bool 
 int isms_account_privileged(struct isms_ctx *ctx, const char *user, uid_t uid, gid_t gid,
 			    bool have_ids, bool *ret, char *via, size_t vialen, struct isms_err *err);
 
+/* A run that asks about many accounts (a review, the inventory, a report):
+ * between begin and end, ctx remembers group names by gid, the registry's
+ * privileged groups and its prepared statements, and the two calls above
+ * answer from them. Group definitions are read once per run. */
+int isms_priv_cache_begin(struct isms_ctx *ctx, struct isms_err *err);
+void isms_priv_cache_end(struct isms_ctx *ctx);
+
 /* Is any of groups in list? Returns the first match or NULL. */
 const char *isms_groups_match(char *const *groups, char *const *list);
 

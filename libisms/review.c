@@ -73,7 +73,7 @@ int isms_review_snapshot_hash(sqlite3 *reg, int64_t campaign_id, char out[65], s
 	ncol = sqlite3_column_count(st);
 	while ((r = isms_db_step(st, err)) == 1) {
 		for (int i = 0; i < ncol; i++) {
-			char len[24];
+			char len[ISMS_INT_TEXT + 1], *e;
 
 			if (sqlite3_column_type(st, i) == SQLITE_NULL) {
 				crypto_hash_sha256_update(&s, (const unsigned char *)"-;", 2);
@@ -82,8 +82,9 @@ int isms_review_snapshot_hash(sqlite3 *reg, int64_t campaign_id, char out[65], s
 			const unsigned char *t = sqlite3_column_text(st, i);
 			int n = sqlite3_column_bytes(st, i);
 
-			(void)snprintf(len, sizeof(len), "%d:", n);
-			crypto_hash_sha256_update(&s, (const unsigned char *)len, strlen(len));
+			e = isms_fmt_int(len, n);   /* "<length>:" */
+			*e++ = ':';
+			crypto_hash_sha256_update(&s, (const unsigned char *)len, (unsigned long long)(e - len));
 			crypto_hash_sha256_update(&s, t, (unsigned long long)n);
 			crypto_hash_sha256_update(&s, (const unsigned char *)";", 1);
 		}
@@ -548,9 +549,11 @@ int isms_review_start(struct isms_ctx *ctx, const char *period, const char *scop
 		r = err->code ? err->code : -EIO;
 		goto fail;
 	}
-	while ((r = isms_db_step(acc, err)) == 1)
+	r = isms_priv_cache_begin(ctx, err);
+	while (r == 0 && (r = isms_db_step(acc, err)) == 1)
 		if ((r = snapshot_account(&s, acc, err)) < 0)
 			break;
+	isms_priv_cache_end(ctx);
 	if (r < 0)
 		goto fail;
 	if ((r = isms_review_snapshot_hash(ctx->reg, s.id, hash, err)) < 0 ||

@@ -111,6 +111,48 @@ test_quarterly_covers_privileged_access_and_critical_systems() {
 	assert_eq "$(sql registry "SELECT due_at - as_of FROM review_campaigns")" "$((14 * DAY))"
 }
 
+# Privilege from every source, asked about many accounts in one run (review
+# start, account list) and about one account at a time (account show): the
+# answers agree. Sources: NSS supplementary and primary groups, registry
+# memberships, a registry group marked privileged, the privileged_groups table;
+# two accounts share a primary group.
+test_privilege_in_a_run_agrees_with_one_account_at_a_time() {
+	company
+	sql registry "
+	INSERT INTO groups(name, gid, privileged, created_at, updated_at) VALUES ('audit', 106, 1, 0, 0), ('breakers', 107, 0, 0, 0);
+	INSERT INTO privileged_groups(name, origin) VALUES ('breakers', 'ldap');
+	INSERT INTO accounts(name, uid, gid, kind, status, created_at, updated_at) VALUES
+	 ('nssadm', 2101, 2101, 'human', 'active', 0, 0), ('prim', 2102, 10, 'human', 'active', 0, 0),
+	 ('flagged', 2103, 2103, 'human', 'active', 0, 0), ('tabled', 2104, 2104, 'human', 'active', 0, 0),
+	 ('plain1', 2105, 4200, 'human', 'active', 0, 0), ('plain2', 2106, 4200, 'human', 'active', 0, 0);
+	INSERT INTO memberships(account_id, group_id, attr) SELECT a.id, g.id, 'member' FROM accounts a, groups g
+	 WHERE a.name = 'flagged' AND g.name = 'audit';"
+	cat >> "$ROOT/etc/group" <<GR
+admins:x:102:nssadm
+wheel:x:10:
+breakers:x:107:tabled
+users2:x:4200:plain1
+GR
+	assert_exit 0 actl review start --period 2026-annual
+	assert_exit 0 actl --json account list
+	local listed=$OUT name one
+	for name in $(sql registry "SELECT name FROM accounts ORDER BY name"); do
+		assert_exit 0 actl --json account show "$name"
+		one=$(printf '%s' "$OUT" | $PY -c 'import json,sys; a=json.load(sys.stdin); print(a["privileged"], a.get("privileged_via"))')
+		assert_eq "$(printf '%s' "$listed" | $PY -c 'import json,sys
+for a in json.load(sys.stdin):
+    if a["account"] == sys.argv[1]: print(a["privileged"], a.get("privileged_via"))' "$name")" "$one" "account list, $name"
+		assert_eq "$(item 2026-annual "privileged" "account_name = '$name' AND entitlement = 'login'")" \
+			"$([ "${one%% *}" = True ] && echo 1 || echo 0)" "review, $name"
+	done
+	# and they are the expected ones
+	assert_eq "$(item 2026-annual "account_name" "entitlement = 'login' AND privileged = 1 ORDER BY account_name" | tr '\n' ' ')" \
+		"carol dan flagged fred nssadm prim sam tabled "
+	assert_eq "$(printf '%s' "$listed" | $PY -c 'import json,sys
+print(" ".join("%s=%s" % (a["account"], a["privileged_via"]) for a in json.load(sys.stdin) if a["account"] in ("nssadm", "prim", "flagged", "tabled")))')" \
+		"flagged=group audit nssadm=group admins prim=group wheel tabled=group breakers"
+}
+
 test_annual_covers_all_access_and_the_annual_quarter_is_annual() {
 	company
 	assert_exit 0 actl review start --period 2026-annual
