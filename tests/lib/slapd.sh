@@ -9,8 +9,19 @@
 #   SLAPD_TLS=1                        a test CA ($SLAPD_DIR/ca.pem) and a certificate for
 #                                      127.0.0.1; StartTLS on SLAPD_URI, TLS on SLAPD_LDAPS_URI
 #   SLAPD_NAME=name                    a second server in the same test
+#   SLAPD_PPOLICY_DEFAULT=DN           with ppolicy: the policy entry applied to every account
+#                                      (the caller adds the entry)
+#   SLAPD_ACL="access to ..."          extra access directives, one a line, after the password
+#                                      rule and before the catch-all "access to * by * read";
+#                                      the first that matches wins, so one "access to *" here
+#                                      replaces the catch-all (a write-back account, say)
 #   slapd_start [LDIF...]              slapadd the LDIF files, start, wait until it answers
 #   slapd_stop                         stop it (also done by slapd_stop_all at exit)
+#   slapd_restart                      start the stopped server again on the same port with the
+#                                      same data; slapd.conf is written anew from the SLAPD_*
+#                                      settings in force at the call, so a test may change
+#                                      SLAPD_ACL between stop and restart (and must set for the
+#                                      restart whatever it gave slapd_start)
 #   sldap ldapmodify|ldapadd|ldapdelete|ldapmodrdn|ldapsearch ARGS   as the root DN
 # After slapd_start: SLAPD_URI, SLAPD_PORT, SLAPD_DIR, SLAPD_PIDFILE, SLAPD_BASE,
 # SLAPD_ROOTDN, SLAPD_ROOTPW; the reader account cn=reader,$SLAPD_BASE (password
@@ -56,13 +67,15 @@ EOF
 	[ -z "${SLAPD_SIZELIMIT:-}" ] && echo "limits dn.exact=\"cn=reader,ou=system,$SLAPD_BASE\" size=unlimited"
 	cat <<EOF
 access to attrs=userPassword by self write by anonymous auth by * none
-access to * by * read
 EOF
+	[ -z "${SLAPD_ACL:-}" ] || printf '%s\n' "$SLAPD_ACL"
+	echo "access to * by * read"
 	for m in ${SLAPD_MODULES:-}; do
 		case $m in
 		syncprov) printf 'overlay syncprov\nsyncprov-checkpoint 1 1\n'
 			[ -z "${SLAPD_SESSIONLOG:-}" ] || echo "syncprov-sessionlog $SLAPD_SESSIONLOG" ;;
-		ppolicy) echo "overlay ppolicy" ;;
+		ppolicy) echo "overlay ppolicy"
+			[ -z "${SLAPD_PPOLICY_DEFAULT:-}" ] || echo "ppolicy_default \"$SLAPD_PPOLICY_DEFAULT\"" ;;
 		esac
 	done
 }
@@ -97,18 +110,37 @@ slapd_start() {
 	while [ $tries -lt 20 ]; do
 		tries=$((tries + 1))
 		SLAPD_PORT=$((20000 + RANDOM % 40000))
-		SLAPD_URI=ldap://127.0.0.1:$SLAPD_PORT
-		SLAPD_LDAPS_URI=ldaps://127.0.0.1:$((SLAPD_PORT + 1))
-		rm -f "$SLAPD_PIDFILE"
-		"$SLAPD_BIN" -f "$dir/slapd.conf" -h "$SLAPD_URI${SLAPD_TLS:+ $SLAPD_LDAPS_URI}" -s 0 \
-			>"$dir/slapd.log" 2>&1 || continue
-		if _slapd_wait; then
+		if _slapd_launch; then
 			_SLAPD_ALL="${_SLAPD_ALL:-} $SLAPD_PIDFILE"
 			return 0
 		fi
-		slapd_stop
 	done
 	echo "slapd did not start: $(tail -5 "$dir/slapd.log")" >&2
+	return 1
+}
+
+slapd_restart() {
+	local tries
+	_slapd_conf "$SLAPD_DIR" > "$SLAPD_DIR/slapd.conf"
+	# The port may still be held for a moment by the server just stopped.
+	for tries in 1 2 3 4 5; do
+		_slapd_launch && return 0
+		sleep 0.5
+	done
+	echo "slapd did not restart: $(tail -5 "$SLAPD_DIR/slapd.log")" >&2
+	return 1
+}
+
+# _slapd_launch: run slapd on SLAPD_PORT with SLAPD_DIR's slapd.conf and wait until
+# it answers; a server that does not answer is stopped.
+_slapd_launch() {
+	SLAPD_URI=ldap://127.0.0.1:$SLAPD_PORT
+	SLAPD_LDAPS_URI=ldaps://127.0.0.1:$((SLAPD_PORT + 1))
+	rm -f "$SLAPD_PIDFILE"
+	"$SLAPD_BIN" -f "$SLAPD_DIR/slapd.conf" -h "$SLAPD_URI${SLAPD_TLS:+ $SLAPD_LDAPS_URI}" -s 0 \
+		>"$SLAPD_DIR/slapd.log" 2>&1 || return 1
+	_slapd_wait && return 0
+	slapd_stop
 	return 1
 }
 
