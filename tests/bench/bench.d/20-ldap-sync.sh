@@ -1,7 +1,8 @@
 # accessctl sync of a large directory beside ldapsearch dumping the same
 # entries (paged, same attributes) from the same server in the same run: the
 # floor is what the server takes to send them. Target: within 1.5x.
-# BENCH_LDAP_N (default 100000) accounts, BENCH_LDAP_N/50 groups.
+# BENCH_LDAP_N (default 100000) accounts, BENCH_LDAP_N/50 groups; the best of
+# BENCH_LDAP_ROUNDS (default 3) rounds of each figure.
 . "$TOP/tests/lib/slapd.sh"
 
 bench_ldap() {
@@ -28,11 +29,21 @@ bench_ldap() {
 	}' >> "$ldif"
 	SLAPD_MODULES=syncprov slapd_start "$ldif" >/dev/null || { echo "slapd failed"; return 1; }
 	cat "$SLAPD_PIDFILE" > "$BENCH/slapd-bench.pid"
-	root=$BENCH/ldap-root
-	"$BUILD/accessctl" --root "$root" init >/dev/null
-	printf '%s\n' "$SLAPD_READERPW" > "$root/etc/isms/ldap.bindpw"
-	chmod 600 "$root/etc/isms/ldap.bindpw"
-	cat >> "$root/etc/isms/isms.conf" <<CONF
+	now() { date +%s.%N; }
+	since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+	sync_() { "$BUILD/accessctl" --root "$root" sync "$@" > "$BENCH/sync.out" 2>&1 || { cat "$BENCH/sync.out"; return 1; }; }
+	attrs="entryUUID uid uidNumber gidNumber cn displayName mail employeeNumber manager departmentNumber title loginShell homeDirectory employeeType pwdAccountLockedTime shadowExpire"
+	# Rounds, each: the ldapsearch dump, then the syncs into a new registry. The
+	# best round of each figure is kept (the least disturbed, as for the PAM
+	# figures); the incremental sync's 100 changes differ from round to round.
+	local rounds=${BENCH_LDAP_ROUNDS:-3} r best_dump=1e9 best_first=1e9 best_steady=1e9 best_cs=1e9 best_inc=1e9
+	for ((r = 0; r < rounds; r++)); do
+		root=$BENCH/ldap-root
+		rm -rf "$root"
+		"$BUILD/accessctl" --root "$root" init >/dev/null
+		printf '%s\n' "$SLAPD_READERPW" > "$root/etc/isms/ldap.bindpw"
+		chmod 600 "$root/etc/isms/ldap.bindpw"
+		cat >> "$root/etc/isms/isms.conf" <<CONF
 [ldap]
 uri = $SLAPD_URI
 allow_insecure = yes
@@ -40,26 +51,29 @@ base_dn = $SLAPD_BASE
 bind_dn = cn=reader,ou=system,$SLAPD_BASE
 max_removals = 100
 CONF
-	now() { date +%s.%N; }
-	since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
-	sync_() { "$BUILD/accessctl" --root "$root" sync "$@" > "$BENCH/sync.out" 2>&1 || { cat "$BENCH/sync.out"; return 1; }; }
-	attrs="entryUUID uid uidNumber gidNumber cn displayName mail employeeNumber manager departmentNumber title loginShell homeDirectory employeeType pwdAccountLockedTime shadowExpire"
-	t0=$(now)
-	ldapsearch -x -LLL -H "$SLAPD_URI" -D "cn=reader,ou=system,$SLAPD_BASE" -w "$SLAPD_READERPW" -b "$SLAPD_BASE" \
-		-E pr=500/noprompt '(objectClass=posixAccount)' $attrs > /dev/null
-	ldapsearch -x -LLL -H "$SLAPD_URI" -D "cn=reader,ou=system,$SLAPD_BASE" -w "$SLAPD_READERPW" -b "$SLAPD_BASE" \
-		-E pr=500/noprompt '(|(objectClass=posixGroup)(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))' \
-		entryUUID cn gidNumber memberUid member uniqueMember > /dev/null
-	t_dump=$(since "$t0")
-	t0=$(now); sync_ --full || return 1; t_first=$(since "$t0")
-	t0=$(now); sync_ --full || return 1; t_steady=$(since "$t0")
-	t0=$(now); sync_ || return 1; t_cs=$(since "$t0")
-	for i in $(seq 0 99); do
-		printf 'dn: uid=u%d,ou=people,%s\nchangetype: modify\nreplace: title\ntitle: Staff Engineer\n\n' $(( (i * 37) % n )) "$SLAPD_BASE"
-	done | sldap ldapmodify > /dev/null
-	t0=$(now); sync_ || return 1; t_inc=$(since "$t0")
-	grep -q "incremental sync" "$BENCH/sync.out" || { echo "not incremental:"; cat "$BENCH/sync.out"; }
-	printf '%-48s %12s s %12s s %8s\n' "ldapsearch paged dump, $n accounts + $ng groups" "$t_dump" "$t_dump" "1.00"
+		sync  # what the previous round wrote and removed is on the disk before the timing starts
+		t0=$(now)
+		ldapsearch -x -LLL -H "$SLAPD_URI" -D "cn=reader,ou=system,$SLAPD_BASE" -w "$SLAPD_READERPW" -b "$SLAPD_BASE" \
+			-E pr=500/noprompt '(objectClass=posixAccount)' $attrs > /dev/null
+		ldapsearch -x -LLL -H "$SLAPD_URI" -D "cn=reader,ou=system,$SLAPD_BASE" -w "$SLAPD_READERPW" -b "$SLAPD_BASE" \
+			-E pr=500/noprompt '(|(objectClass=posixGroup)(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))' \
+			entryUUID cn gidNumber memberUid member uniqueMember > /dev/null
+		t_dump=$(since "$t0")
+		t0=$(now); sync_ --full || return 1; t_first=$(since "$t0")
+		t0=$(now); sync_ --full || return 1; t_steady=$(since "$t0")
+		t0=$(now); sync_ || return 1; t_cs=$(since "$t0")
+		for i in $(seq 0 99); do
+			printf 'dn: uid=u%d,ou=people,%s\nchangetype: modify\nreplace: title\ntitle: Staff Engineer %d\n\n' \
+				$(( (i * 37) % n )) "$SLAPD_BASE" "$r"
+		done | sldap ldapmodify > /dev/null
+		t0=$(now); sync_ || return 1; t_inc=$(since "$t0")
+		grep -q "incremental sync" "$BENCH/sync.out" || { echo "not incremental:"; cat "$BENCH/sync.out"; }
+		best_dump=$(min "$best_dump" "$t_dump"); best_first=$(min "$best_first" "$t_first")
+		best_steady=$(min "$best_steady" "$t_steady"); best_cs=$(min "$best_cs" "$t_cs"); best_inc=$(min "$best_inc" "$t_inc")
+	done
+	rm -rf "$root"
+	t_dump=$best_dump t_first=$best_first t_steady=$best_steady t_cs=$best_cs t_inc=$best_inc
+	printf '%-48s %12s s %12s s %8s\n' "ldapsearch dump, $n accounts + $ng groups (best of $rounds)" "$t_dump" "$t_dump" "1.00"
 	printf '%-48s %12s s %12s s %8s\n' "sync --full, first (empty registry)" "$t_first" "$t_dump" "$(ratio "$t_first" "$t_dump")"
 	printf '%-48s %12s s %12s s %8s\n' "sync --full, nothing changed" "$t_steady" "$t_dump" "$(ratio "$t_steady" "$t_dump")"
 	printf '%-48s %12s s %12s s %8s\n' "sync, content sync without cookie" "$t_cs" "$t_dump" "$(ratio "$t_cs" "$t_dump")"
