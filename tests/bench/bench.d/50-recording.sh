@@ -1,7 +1,8 @@
 # Recording overhead, beside util-linux script(1) measured in the same run:
 # throughput of cat of a large file through isms-rec (encrypted asciicast)
 # and through script (plaintext typescript), and the round trip of one keystroke.
-# ISMS_BENCH_REC_MB sets the size (default 1024 MiB).
+# ISMS_BENCH_REC_MB sets the size (default 1024 MiB), ISMS_BENCH_REC_ROUNDS the
+# rounds of each (default 2; the best is kept).
 rec_mb=${ISMS_BENCH_REC_MB:-1024}
 rroot=$BENCH/recroot
 rconf=$rroot/etc/isms/isms.conf
@@ -26,15 +27,25 @@ as_bencher() {
 drive() { python3 "$TOP/tests/rec/ptydrive.py" --timeout 3600 --discard "$@"; }
 secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'; }
 
-t_rec=$(secs drive -- env -u ISMS_SESSION_ID bash -c "$(declare -f as_bencher); rroot=$rroot NSS_WRAPPER_LIB=$NSS_WRAPPER_LIB; as_bencher $BUILD/isms-rec --conf $rconf -c 'cat $BENCH/big.txt'")
-t_script=$(secs drive -- script -q -c "cat $BENCH/big.txt" "$BENCH/typescript")
+# Alternating rounds, the best of each kept (the least disturbed by other work).
+rec_rounds=${ISMS_BENCH_REC_ROUNDS:-2}
+t_rec=1e9 t_script=1e9
+for ((round = 0; round < rec_rounds; round++)); do
+	rm -f "$BENCH/typescript" "$rroot"/var/lib/isms/recordings/*
+	sync
+	t=$(secs drive -- script -q -c "cat $BENCH/big.txt" "$BENCH/typescript")
+	t_script=$(min "$t_script" "$t")
+	sync
+	t=$(secs drive -- env -u ISMS_SESSION_ID bash -c "$(declare -f as_bencher); rroot=$rroot NSS_WRAPPER_LIB=$NSS_WRAPPER_LIB; as_bencher $BUILD/isms-rec --conf $rconf -c 'cat $BENCH/big.txt'")
+	t_rec=$(min "$t_rec" "$t")
+done
 mbps_rec=$(awk -v s="$t_rec" -v m="$rec_mb" 'BEGIN { printf "%.0f", m / s }')
 mbps_script=$(awk -v s="$t_script" -v m="$rec_mb" 'BEGIN { printf "%.0f", m / s }')
 rec_size=$(du -sm "$rroot/var/lib/isms/recordings" | cut -f1)
 script_size=$(du -sm "$BENCH/typescript" | cut -f1)
 rm -f "$BENCH/big.txt" "$BENCH/typescript" "$rroot"/var/lib/isms/recordings/*
 
-printf '%-48s %11s MB/s %9s MB/s %8s\n' "cat ${rec_mb} MiB: isms-rec (encrypted) vs script" \
+printf '%-48s %11s MB/s %9s MB/s %8s\n' "cat ${rec_mb} MiB: isms-rec (encrypted) vs script, best of $rec_rounds" \
 	"$mbps_rec" "$mbps_script" "$(ratio "$mbps_rec" "$mbps_script")"
 printf '%-48s %11s MB %11s MB %8s\n' "  stored: recording vs typescript" "$rec_size" "$script_size" \
 	"$(ratio "$rec_size" "$script_size")"
