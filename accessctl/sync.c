@@ -52,6 +52,8 @@ static void print_text(const struct isms_sync_summary *s, bool dry_run)
 	if (s->skipped)
 		printf("skipped: %lld entries without entryUUID or name (not an OpenLDAP server? see accessctl(8))\n",
 		       s->skipped);
+	if (s->conflicts)
+		printf("conflicts: %lld entries not written: their name is another directory entry's\n", s->conflicts);
 	printf("%s sync%s: %lld accounts, %lld groups, %lld memberships in the directory\n", s->mode,
 	       dry_run ? " (dry run, nothing written)" : "", s->accounts, s->groups_total, s->memberships_total);
 	printf("accounts: %lld added, %lld changed, %lld renamed, %lld departed, %lld locked, %lld held\n",

@@ -79,8 +79,8 @@ static char *last_cookies(sqlite3 *reg, const char *uri, long long *ret_membersh
 
 json_t *isms_sync_summary_counts(const struct isms_sync_summary *s)
 {
-	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "mode", s->mode,
-			 "skipped", (json_int_t)s->skipped,
+	return json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "mode", s->mode,
+			 "skipped", (json_int_t)s->skipped, "conflicts", (json_int_t)s->conflicts,
 			 "accounts", (json_int_t)s->accounts, "added", (json_int_t)s->added,
 			 "changed", (json_int_t)s->changed, "renamed", (json_int_t)s->renamed,
 			 "departed", (json_int_t)s->departed, "locked", (json_int_t)s->locked,

@@ -38,6 +38,7 @@ struct isms_sync_summary {
 	char *fallback;         /* why an incremental sync became full, or NULL */
 	long long accounts, groups_total, memberships_total; /* what the directory holds */
 	long long skipped;      /* entries without entryUUID or name, left out */
+	long long conflicts;    /* entries not written: their name is another entry's */
 	long long added, changed, renamed, departed, locked, held;
 	long long groups_added, groups_changed, groups_removed;
 	long long memberships_added, memberships_removed;

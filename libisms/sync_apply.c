@@ -73,10 +73,17 @@ static int groups_remove(struct apply *a)
 	return 0;
 }
 
-/* The group's name is its registry key: one directory group per name. */
-static int group_conflict(struct apply *a, const struct isms_ldap_entry *e, const char *why)
+/* A name is the registry's key for an account or a group: one directory entry
+ * per name. An entry whose name another has is reported (with its DN, for the
+ * directory's admin) and not written, so nothing is granted through it: hosts
+ * reading the directory cannot tell the two apart either. */
+static int conflict(struct apply *a, const struct isms_ldap_entry *e, const char *why)
 {
-	return isms_sync_note(a->sum, "conflict", e->name, why, NULL) < 0 ? oom(a) : 0;
+	char d[600];
+
+	a->sum->conflicts++;
+	(void)snprintf(d, sizeof(d), "%s: %s", why, e->dn);
+	return isms_sync_note(a->sum, "conflict", e->name, d, NULL) < 0 ? oom(a) : 0;
 }
 
 static int group_write_row(struct apply *a, size_t i);
@@ -87,7 +94,7 @@ static int group_write(struct apply *a, size_t i)
 	int r;
 
 	if (isms_smap_get(&a->grp_written, name))
-		return group_conflict(a, a->snap->groups[i], "another directory group has this name");
+		return conflict(a, a->snap->groups[i], "another directory group has this name");
 	r = group_write_row(a, i);
 	if (r == 0 && a->grp_id[i] && isms_smap_put(&a->grp_written, name, (void *)name) < 0)
 		r = oom(a);
@@ -106,7 +113,7 @@ static int group_write_row(struct apply *a, size_t i)
 		struct reg_group *byname = isms_smap_get(&a->rgrp_name, e->name);
 
 		if (byname && !byname->removed && byname->uuid)
-			return group_conflict(a, e, "another directory group has this name");
+			return conflict(a, e, "another directory group has this name");
 		if (byname && !byname->removed)
 			rg = byname;   /* a local group the directory now provides */
 	}
@@ -129,8 +136,10 @@ static int group_write_row(struct apply *a, size_t i)
 			 " privileged = ?, updated_at = ? WHERE id = ?",
 			 "SSSSiii", e->name, num(nb, sizeof(nb), e->number), e->uuid, e->dn, (int64_t)priv, a->now,
 			 rg->id);
-	if (r == -EEXIST)   /* the row keeps its old name */
-		return group_conflict(a, e, "renamed onto an existing group");
+	if (r == -EEXIST) {
+		a->grp_id[i] = 0;   /* the row keeps its old name; the entry grants nothing */
+		return conflict(a, e, "renamed onto an existing group");
+	}
 	if (r < 0)
 		return r;
 	a->sum->groups_changed++;
@@ -258,6 +267,52 @@ static int uid_check(struct apply *a, const struct isms_ldap_entry *e, const cha
 	return r < 0 ? r : 0;
 }
 
+/* Entry i's account now has the entry's name: memberUid values name it. */
+static int account_named(struct apply *a, const struct isms_ldap_entry *e, size_t i)
+{
+	return isms_smap_put(&a->acc_name, e->name, IDX_SMAP(i + 1)) < 0 ? oom(a) : 0;
+}
+
+/* Does another registry row have this name, as this sync has left the rows
+ * so far? 1, 0, or negative errno with err set. */
+static int account_name_taken(struct apply *a, const char *name, int64_t self)
+{
+	sqlite3_stmt *st = SYNC_QUERY(a, "SELECT 1 FROM accounts WHERE name = ? AND id <> ?", "Si", name, self);
+	int r;
+
+	if (!st)
+		return a->err->code;
+	r = isms_db_step(st, a->err);
+	(void)sqlite3_reset(st);
+	return r;
+}
+
+/* A rename onto a name still taken may be one of a chain of renames (bob to
+ * robert, then rob to bob): tried again once the other accounts are written. */
+static int rename_hold(struct apply *a, size_t i)
+{
+	size_t *h = realloc(a->renames_held, (a->nrenames_held + 1) * sizeof(*h));
+
+	if (!h)
+		return oom(a);
+	a->renames_held = h;
+	h[a->nrenames_held++] = i;
+	return 0;
+}
+
+static int account_write(struct apply *a, size_t i, bool existing_pass);
+
+/* The known accounts of the snapshot are written: the renames held back. */
+static int renames_retry(struct apply *a)
+{
+	int r = 0;
+
+	a->renames_retry = true;
+	for (size_t k = 0; k < a->nrenames_held && r == 0; k++)
+		r = account_write(a, a->renames_held[k], true);
+	return r;
+}
+
 static int account_write(struct apply *a, size_t i, bool existing_pass)
 {
 	struct isms_ldap_entry *e = a->snap->accounts[i];
@@ -273,11 +328,22 @@ static int account_write(struct apply *a, size_t i, bool existing_pass)
 	if (!ra) {
 		struct reg_account *byname = isms_smap_get(&a->racc_name, e->name);
 
-		if (byname && byname->uuid && isms_smap_get(&a->snap_uuid, byname->uuid))
-			return isms_sync_note(a->sum, "conflict", e->name, "another directory entry has this name",
-					      NULL) < 0 ? oom(a) : 0;
+		if (isms_smap_get(&a->acc_name, e->name) ||
+		    (byname && byname->uuid && isms_smap_get(&a->snap_uuid, byname->uuid)))
+			return conflict(a, e, "another directory entry has this name");
 		/* A local account, or a directory entry deleted and re-created: same row. */
 		ra = byname;
+	} else if (strcmp(ra->name, e->name) != 0) {
+		/* Checked before anything is written for the entry (its person, its uid's
+		 * history). The row stays as it is, not departed: the entry is still there. */
+		r = account_name_taken(a, e->name, ra->id);
+		if (r < 0)
+			return r;
+		ra->seen = true;
+		if (r == 1 && a->renames_retry)
+			return conflict(a, e, "renamed onto an existing account");
+		if (r == 1)
+			return rename_hold(a, i);
 	}
 	locked = isms_ldap_entry_locked(e, a->now, why, sizeof(why));
 	status = locked ? "locked" : "active";
@@ -288,11 +354,12 @@ static int account_write(struct apply *a, size_t i, bool existing_pass)
 		free(key);
 	}
 	if (ra && ra->uuid && strcmp(ra->uuid, e->uuid) == 0 && !a->acc_dirty[i] && !manager_changed &&
+	    strcmp(ra->name, e->name) == 0 &&
 	    (strcmp(ra->status, status) == 0 || strcmp(ra->status, "revoked") == 0 ||
 	     strcmp(ra->status, "held") == 0)) {
 		a->acc_id[i] = ra->id;
 		ra->seen = true;
-		return 0;   /* nothing this entry depends on changed */
+		return account_named(a, e, i);   /* nothing this entry depends on changed */
 	}
 	if (e->employee_no) {
 		r = person_write(a, e, &person_id, &a->acc_mgr_later[i]);
@@ -328,9 +395,6 @@ static int account_write(struct apply *a, size_t i, bool existing_pass)
 				 "SSSSSSSSSSSii", e->name, num(nb, sizeof(nb), e->number), num(gb, sizeof(gb), e->gid),
 				 person_id ? num(pb, sizeof(pb), person_id) : NULL, kind, e->uuid, e->dn, status,
 				 why[0] ? why : NULL, e->shell, e->home, a->now, ra->id);
-		if (r == -EEXIST)
-			return isms_sync_note(a->sum, "conflict", e->name, "renamed onto an existing account",
-					      NULL) < 0 ? oom(a) : 0;
 		if (r < 0)
 			return r;
 		ra->seen = true;
@@ -366,7 +430,7 @@ static int account_write(struct apply *a, size_t i, bool existing_pass)
 		if (isms_sync_note(a->sum, "held", e->name, why, e->employee_no) < 0)
 			return oom(a);
 	}
-	return 0;
+	return account_named(a, e, i);
 }
 
 /* Is the account still in the directory under its name? A departure is only
@@ -525,6 +589,8 @@ int sync_apply_written(struct apply *a)
 
 	for (size_t i = 0; r == 0 && i < a->snap->naccounts; i++)
 		r = account_write(a, i, true);
+	if (r == 0)
+		r = renames_retry(a);
 	return r < 0 ? r : accounts_depart(a);
 }
 
@@ -570,6 +636,7 @@ static int stream_sum_move(struct apply *a)
 	d->renamed += s->renamed;
 	d->locked += s->locked;
 	d->held += s->held;
+	d->conflicts += s->conflicts;
 	isms_sync_summary_free(s);
 	return 0;
 }
@@ -618,13 +685,16 @@ int sync_apply_finish(struct apply *a)
 	if (r == 0 && a->stream)
 		r = stream_managers(a);
 	/* Accounts already known first, so a newcomer reusing a uid is the one held. */
-	for (int pass = 1; pass >= 0 && r == 0 && !a->stream; pass--)
+	for (int pass = 1; pass >= 0 && r == 0 && !a->stream; pass--) {
 		for (size_t i = 0; r == 0 && i < snap->naccounts; i++) {
 			r = account_write(a, i, pass == 1);
 			if ((i & 1023) == 0)
 				progress(a, "applying", (long long)(snap->ngroups + (1 - pass) * snap->naccounts + i),
 					 total);
 		}
+		if (r == 0 && pass == 1)
+			r = renames_retry(a);
+	}
 	if (r == 0)
 		r = accounts_depart(a);
 	if (r == 0)

@@ -265,6 +265,24 @@ static int group_row(struct pass *p, sqlite3_stmt *st, const char *uuid, const c
 	return 0;
 }
 
+/* Does the stored name (a view's quoted string) equal the registry's? */
+static bool same_name(const char *quote, const char *name)
+{
+	const char *s;
+	size_t n;
+	char *dec;
+	bool same;
+
+	if (!quote || !name)
+		return !quote && !name;
+	if (isms_ldap_stored_plain(quote, &s, &n))
+		return strlen(name) == n && memcmp(s, name, n) == 0;
+	dec = isms_ldap_stored_str(quote);
+	same = dec && strcmp(dec, name) == 0;
+	free(dec);
+	return same;
+}
+
 static int ref_add(struct pass *p, sqlite3_stmt *st, const char *key, const char *mkey)
 {
 	if (p->nrefs == p->caprefs) {
@@ -283,8 +301,8 @@ static int ref_add(struct pass *p, sqlite3_stmt *st, const char *key, const char
 }
 
 /* One stored row. Columns: uuid, kind, dn, data, account status, account
- * source, then the group's privileged, name, gid, dn; a NULL status or
- * privileged: not in the registry. */
+ * source, then the group's privileged, name, gid, dn, the row's rowid and the
+ * account's name; a NULL status or privileged: not in the registry. */
 static int pass_row(struct pass *p, sqlite3_stmt *st)
 {
 	struct sync_delta *d = p->d;
@@ -312,8 +330,10 @@ static int pass_row(struct pass *p, sqlite3_stmt *st)
 		return group_row(p, st, uuid, dn, &v);
 	}
 	ce = isms_smap_get(&p->cmap, uuid);
-	if (!status) {
-		p->ineligible = true;   /* an entry without its account: a full apply reports it */
+	if (!status || !same_name(v.name, (const char *)sqlite3_column_text(st, 11))) {
+		/* An entry without its account, or whose rename a conflict held back:
+		 * a full apply reports it (and retries the rename). */
+		p->ineligible = true;
 		return 0;
 	}
 	if (!p->second && strcmp(source, "ldap") == 0 && strcmp(status, "departed") != 0 &&
@@ -363,7 +383,7 @@ static int pass_row(struct pass *p, sqlite3_stmt *st)
 }
 
 #define PASS_SELECT "SELECT e.uuid, e.kind, e.dn, e.data, a.status, a.source, g.privileged, g.name, g.gid, g.dn," \
-	" e.rowid FROM ldap_entries e" \
+	" e.rowid, a.name FROM ldap_entries e" \
 	" LEFT JOIN accounts a ON e.kind = 'account' AND a.source_uuid = e.uuid" \
 	" LEFT JOIN groups g ON e.kind = 'group' AND g.source_uuid = e.uuid"
 

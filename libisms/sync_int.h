@@ -120,12 +120,16 @@ struct apply {
 	/* Per snapshot entry, indexed as entries arrive (nacc, ngrp of them so far). */
 	size_t nacc, capacc, ngrp, capgrp;
 	char **acc_dnkey, **grp_dnkey;  /* normalized DNs of the snapshot */
-	struct isms_smap acc_dn, acc_name, grp_dn; /* -> index + 1 (as pointer-sized integer) */
+	struct isms_smap acc_dn, grp_dn; /* -> index + 1 (as pointer-sized integer) */
+	struct isms_smap acc_name;      /* name -> index + 1 of the entry whose account has it (once written) */
 	char **acc_json, **grp_json;    /* stored form of each snapshot entry */
 	bool *acc_dirty;                /* entry new or changed since the stored snapshot */
 	bool *acc_mgr_later;            /* written before its manager's entry had arrived */
 	struct isms_smap changed_dn;    /* DN keys of account entries added, changed or gone */
 	int64_t *acc_id, *grp_id;       /* registry ids (0: not written) */
+	size_t *renames_held;           /* entries renamed onto a name still taken, tried again once */
+	size_t nrenames_held;
+	bool renames_retry;             /* trying them again: a conflict now is one */
 	long long active_before;        /* directory accounts not departed/revoked before */
 
 	/* No account in the registry came from the directory (a first sync): an

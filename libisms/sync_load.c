@@ -114,6 +114,7 @@ void sync_load_free(struct apply *a)
 	free(a->acc_mgr_later);
 	free(a->acc_id);
 	free(a->grp_id);
+	free(a->renames_held);
 	isms_smap_free(&a->racc_uuid);
 	isms_smap_free(&a->racc_name);
 	isms_smap_free(&a->rgrp_uuid);
@@ -300,7 +301,6 @@ int sync_index_account(struct apply *a, size_t i)
 		return oom(a);
 	a->acc_dirty[i] = !se || strcmp(se->data, a->acc_json[i]) != 0 || strcmp(se->dn, e->dn) != 0;
 	if (isms_smap_put(&a->acc_dn, a->acc_dnkey[i], IDX_SMAP(i + 1)) < 0 ||
-	    isms_smap_put(&a->acc_name, e->name, IDX_SMAP(i + 1)) < 0 ||
 	    isms_smap_put(&a->snap_uuid, e->uuid, e) < 0)
 		return oom(a);
 	if (a->acc_dirty[i] && isms_smap_put(&a->changed_dn, a->acc_dnkey[i], IDX_SMAP(1)) < 0)

@@ -168,7 +168,7 @@ EOF
 	# the server sends the groups in the order they were added: ou=groups first
 	assert_eq "$(sql registry "SELECT group_concat(dn, ';') FROM (SELECT dn FROM groups WHERE name IN ('sre', 'ops') ORDER BY name)")" \
 		"cn=ops,ou=groups,dc=example,dc=com;cn=sre,ou=groups,dc=example,dc=com"
-	assert_contains "$OUT" '{"change":"conflict","name":"sre","detail":"another directory group has this name"}'
+	assert_contains "$OUT" '{"change":"conflict","name":"sre","detail":"another directory group has this name: cn=sre,ou=teams,dc=example,dc=com"}'
 	# carol is a direct member and in the unwritten sre: one grant, the direct one
 	assert_eq "$(prod_access_grants carol)" "direct|"
 	# dave is in both unwritten groups: one grant, by the first route
