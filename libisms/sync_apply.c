@@ -59,7 +59,7 @@ static int groups_remove(struct apply *a)
 		struct reg_group *rg = &a->rgrp[i];
 		int r;
 
-		if (!rg->uuid || isms_smap_get(&a->snap_uuid, rg->uuid))
+		if (!rg->uuid || isms_smap_get(&a->snap_uuid[ISMS_LDAP_GROUP], rg->uuid))
 			continue;
 		r = SYNC_EXEC(a, "DELETE FROM groups WHERE id = ? AND source = 'ldap'", "i",
 				 rg->id);
@@ -329,7 +329,7 @@ static int account_write(struct apply *a, size_t i, bool existing_pass)
 		struct reg_account *byname = isms_smap_get(&a->racc_name, e->name);
 
 		if (isms_smap_get(&a->acc_name, e->name) ||
-		    (byname && byname->uuid && isms_smap_get(&a->snap_uuid, byname->uuid)))
+		    (byname && byname->uuid && isms_smap_get(&a->snap_uuid[ISMS_LDAP_ACCOUNT], byname->uuid)))
 			return conflict(a, e, "another directory entry has this name");
 		/* A local account, or a directory entry deleted and re-created: same row. */
 		ra = byname;

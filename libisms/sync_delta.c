@@ -610,11 +610,8 @@ static int delta_load(struct apply *a, struct sync_delta *d)
 	a->nstored = d->nstored;
 	d->stored = NULL;
 	d->nstored = 0;
-	for (size_t i = 0; i < a->nstored; i++)
-		if (isms_smap_put(&a->stored_uuid, a->stored[i].uuid, &a->stored[i]) < 0)
-			return oom(a->err);
 	a->active_before = d->active_before;
-	return 0;
+	return sync_stored_index(a);
 }
 
 /* A gone account's memberships go, as a full apply finds none for it. */
@@ -633,7 +630,7 @@ static int delta_memberships(struct apply *a, struct sync_delta *d)
 	}
 	a->sum->memberships_total = d->memberships - a->sum->memberships_removed;
 	for (size_t i = 0; i < d->ngone; i++) {
-		int r = SYNC_EXEC(a, "DELETE FROM ldap_entries WHERE uuid = ?", "S", d->gone[i]);
+		int r = SYNC_EXEC(a, "DELETE FROM ldap_entries WHERE uuid = ? AND kind = 'account'", "S", d->gone[i]);
 
 		if (r < 0)
 			return r;

@@ -45,6 +45,8 @@ struct existing {
 	bool seen;
 };
 
+/* A row of the stored snapshot: one per entry and kind (an entry that is both
+ * an account and a group has two, one entryUUID). */
 struct stored_entry {
 	char *uuid, *dn, *data, *kind;
 };
@@ -114,8 +116,8 @@ struct apply {
 	struct isms_smap mem;           /* key -> struct existing, loaded and inserted */
 	struct stored_entry *stored;
 	size_t nstored;
-	struct isms_smap stored_uuid;
-	struct isms_smap snap_uuid;     /* uuid -> entry, both kinds */
+	struct isms_smap stored_uuid[2]; /* per enum isms_ldap_kind: uuid -> stored row */
+	struct isms_smap snap_uuid[2];  /* per enum isms_ldap_kind: uuid -> snapshot entry */
 
 	/* Per snapshot entry, indexed as entries arrive (nacc, ngrp of them so far). */
 	size_t nacc, capacc, ngrp, capgrp;
@@ -191,6 +193,10 @@ void sync_load_free(struct apply *a);
 int sync_account_read(sqlite3_stmt *st, struct reg_account *ra);
 /* Free n stored rows and their array. */
 void sync_stored_free(struct stored_entry *s, size_t n);
+/* The kind of a stored row. */
+enum isms_ldap_kind sync_stored_kind(const struct stored_entry *se);
+/* Index a->stored by kind and entryUUID: 0 or -ENOMEM with err set. */
+int sync_stored_index(struct apply *a);
 /* Append a person (fields copied) and index it. NULL when out of memory. */
 struct reg_person *sync_person_add(struct apply *a, int64_t id, const char *employee_no, const char *uuid);
 /* The person with this employee number, from memory or the registry; NULL

@@ -123,8 +123,10 @@ void sync_load_free(struct apply *a)
 	sync_members_free(a);
 	isms_smap_free(&a->rpeople_no);
 	isms_smap_free(&a->rpeople_uuid);
-	isms_smap_free(&a->stored_uuid);
-	isms_smap_free(&a->snap_uuid);
+	for (size_t k = 0; k < ISMS_ARRAY_SIZE(a->stored_uuid); k++) {
+		isms_smap_free(&a->stored_uuid[k]);
+		isms_smap_free(&a->snap_uuid[k]);
+	}
 	isms_smap_free(&a->acc_dn);
 	isms_smap_free(&a->acc_name);
 	isms_smap_free(&a->grp_dn);
@@ -255,11 +257,22 @@ static int load_registry(struct apply *a)
 		}
 	}
 	isms_db_done(st);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < a->nstored; i++)
-		if (isms_smap_put(&a->stored_uuid, a->stored[i].uuid, &a->stored[i]) < 0)
+	return r < 0 ? r : sync_stored_index(a);
+}
+
+enum isms_ldap_kind sync_stored_kind(const struct stored_entry *se)
+{
+	return strcmp(se->kind, "group") == 0 ? ISMS_LDAP_GROUP : ISMS_LDAP_ACCOUNT;
+}
+
+int sync_stored_index(struct apply *a)
+{
+	for (size_t i = 0; i < a->nstored; i++) {
+		struct stored_entry *se = &a->stored[i];
+
+		if (isms_smap_put(&a->stored_uuid[sync_stored_kind(se)], se->uuid, se) < 0)
 			return oom(a);
+	}
 	return 0;
 }
 
@@ -281,7 +294,7 @@ static int grow(void *arrp, size_t sz, size_t n, size_t cap)
 int sync_index_account(struct apply *a, size_t i)
 {
 	struct isms_ldap_entry *e = a->snap->accounts[i];
-	struct stored_entry *se = isms_smap_get(&a->stored_uuid, e->uuid);
+	struct stored_entry *se = isms_smap_get(&a->stored_uuid[ISMS_LDAP_ACCOUNT], e->uuid);
 
 	if (i >= a->capacc) {
 		size_t cap = a->capacc ? a->capacc * 2 : 1024;
@@ -301,7 +314,7 @@ int sync_index_account(struct apply *a, size_t i)
 		return oom(a);
 	a->acc_dirty[i] = !se || strcmp(se->data, a->acc_json[i]) != 0 || strcmp(se->dn, e->dn) != 0;
 	if (isms_smap_put(&a->acc_dn, a->acc_dnkey[i], IDX_SMAP(i + 1)) < 0 ||
-	    isms_smap_put(&a->snap_uuid, e->uuid, e) < 0)
+	    isms_smap_put(&a->snap_uuid[ISMS_LDAP_ACCOUNT], e->uuid, e) < 0)
 		return oom(a);
 	if (a->acc_dirty[i] && isms_smap_put(&a->changed_dn, a->acc_dnkey[i], IDX_SMAP(1)) < 0)
 		return oom(a);
@@ -327,7 +340,7 @@ int sync_index_group(struct apply *a, size_t i)
 	if (!a->grp_dnkey[i] || !a->grp_json[i])
 		return oom(a);
 	if (isms_smap_put(&a->grp_dn, a->grp_dnkey[i], IDX_SMAP(i + 1)) < 0 ||
-	    isms_smap_put(&a->snap_uuid, e->uuid, e) < 0)
+	    isms_smap_put(&a->snap_uuid[ISMS_LDAP_GROUP], e->uuid, e) < 0)
 		return oom(a);
 	return 0;
 }
@@ -340,7 +353,7 @@ int sync_index_finish(struct apply *a)
 		struct stored_entry *se = &a->stored[i];
 		char *key;
 
-		if (strcmp(se->kind, "account") != 0 || isms_smap_get(&a->snap_uuid, se->uuid))
+		if (sync_stored_kind(se) != ISMS_LDAP_ACCOUNT || isms_smap_get(&a->snap_uuid[ISMS_LDAP_ACCOUNT], se->uuid))
 			continue;
 		key = isms_ldap_dn_key(se->dn);
 		if (!key)

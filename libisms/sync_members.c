@@ -439,7 +439,7 @@ int sync_apply_entry(struct apply *a, enum isms_ldap_kind kind, size_t i)
 {
 	struct isms_ldap_entry *e = kind == ISMS_LDAP_ACCOUNT ? a->snap->accounts[i] : a->snap->groups[i];
 	const char *json = kind == ISMS_LDAP_ACCOUNT ? a->acc_json[i] : a->grp_json[i];
-	struct stored_entry *se = isms_smap_get(&a->stored_uuid, e->uuid);
+	struct stored_entry *se = isms_smap_get(&a->stored_uuid[kind], e->uuid);
 
 	if (se && strcmp(se->data, json) == 0 && strcmp(se->dn, e->dn) == 0)
 		return 0;
@@ -454,10 +454,11 @@ int sync_apply_entries_gone(struct apply *a)
 	int r = sync_batch_flush(a, &a->entry_batch);
 
 	for (size_t i = 0; i < a->nstored && r == 0; i++) {
-		if (isms_smap_get(&a->snap_uuid, a->stored[i].uuid))
+		const struct stored_entry *se = &a->stored[i];
+
+		if (isms_smap_get(&a->snap_uuid[sync_stored_kind(se)], se->uuid))
 			continue;
-		r = SYNC_EXEC(a, "DELETE FROM ldap_entries WHERE uuid = ?", "S",
-				 a->stored[i].uuid);
+		r = SYNC_EXEC(a, "DELETE FROM ldap_entries WHERE uuid = ? AND kind = ?", "SS", se->uuid, se->kind);
 	}
 	return r;
 }

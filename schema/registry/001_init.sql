@@ -216,6 +216,8 @@ CREATE TABLE sync_runs (
 -- The directory as the last sync read it, one row per entry: what an RFC 4533
 -- incremental sync applies its changes to, and what tells a full sync which
 -- entries changed. Written only by accessctl sync, in the sync's transaction.
+-- (Version 2 keys it by (uuid, kind), one row per entry and kind; see
+-- 002_ldap_entries_per_kind.sql.)
 CREATE TABLE ldap_entries (
     uuid TEXT PRIMARY KEY,                     -- entryUUID
     kind TEXT NOT NULL CHECK (kind IN ('account', 'group')),

@@ -1,6 +1,7 @@
 #!/bin/bash
 # accessctl sync against a real slapd, on directories that are odd but legal:
-# one name on two entries, renames onto a taken name, nesting cycles, member
+# one name on two entries, renames onto a taken name, an entry that is both
+# an account and a group (a user private group), nesting cycles, member
 # values that name nothing, manager loops, one person with two accounts, one
 # uid on two entries, numbers out of range, long and UTF-8 values. Each
 # through a full read and a content sync, and an incremental sync after a change. What must hold: one bad entry
@@ -97,10 +98,11 @@ groups_of() {
 		LEFT JOIN groups v ON v.id = m.via_id WHERE a.name = '$1' ORDER BY x)"
 }
 
-# no_duplicates: no account, group or membership twice in the registry.
+# no_duplicates: no account, group or membership twice in the registry, and
+# no entry stored twice as one kind.
 no_duplicates() {
 	assert_eq "$(sql registry "SELECT count(*) FROM (SELECT account_id, group_id FROM memberships GROUP BY account_id, group_id, coalesce(via_id, 0) HAVING count(*) > 1)")" 0 "duplicate memberships"
-	assert_eq "$(sql registry "SELECT count(*) FROM (SELECT uuid FROM ldap_entries GROUP BY uuid HAVING count(*) > 1)")" 0
+	assert_eq "$(sql registry "SELECT count(*) FROM (SELECT uuid FROM ldap_entries GROUP BY uuid, kind HAVING count(*) > 1)")" 0
 }
 
 conflicts_in() { python3 -c 'import json,sys; print(";".join(c["name"] + "|" + (c.get("detail") or "") for c in json.loads(sys.argv[1])["changes"] if c["change"] == "conflict"))' "$1"; }
@@ -521,6 +523,59 @@ EOF
 	assert_exit 0 actl --json sync
 	assert_eq "$(json_field "$OUT" departed)" 1
 	assert_eq "$(status_of zoë)" departed
+}
+
+#
+# An entry that is both an account and a group (user private group)
+#
+
+check_both() {
+	assert_eq "$(sql registry "SELECT uid || ' ' || status FROM accounts WHERE name = 'upg'")" "20070 active"
+	assert_eq "$(sql registry "SELECT gid FROM groups WHERE name = 'upg'")" 20070
+	assert_eq "$(sql registry "SELECT group_concat(kind) FROM (SELECT kind FROM ldap_entries WHERE dn = 'cn=upg,$PARTNERS' ORDER BY kind)")" "account,group"
+	assert_eq "$(groups_of upg)" "upg<|>"
+	no_duplicates
+}
+
+test_entry_that_is_both_account_and_group_is_both() {
+	local ldif=$T_TMP/upg.ldif
+	edge_ldif "$ldif"
+	cat >> "$ldif" <<EOF
+
+dn: cn=upg,$PARTNERS
+objectClass: posixGroup
+objectClass: posixAccount
+cn: upg
+uid: upg
+uidNumber: 20070
+gidNumber: 20070
+homeDirectory: /home/upg
+memberUid: upg
+EOF
+	SLAPD_MODULES=syncprov sync_root "$ldif"
+	first_sync_both_ways check_both
+	assert_exit 0 actl --json sync
+	assert_eq "$(json_field "$OUT" mode)" incremental
+	assert_eq "$(json_field "$OUT" changed)$(json_field "$OUT" departed)$(json_field "$OUT" groups_changed)" 000
+	sldap ldapmodify >/dev/null <<EOF
+dn: cn=upg,$PARTNERS
+changetype: modify
+replace: loginShell
+loginShell: /bin/zsh
+EOF
+	assert_exit 0 actl --json sync
+	assert_eq "$(json_field "$OUT" departed)" 0
+	assert_eq "$(sql registry "SELECT shell || ' ' || status FROM accounts WHERE name = 'upg'")" "/bin/zsh active"
+	check_both
+	full_finds_nothing
+	# its deletion takes both: the account departs, the group goes
+	sldap ldapdelete "cn=upg,$PARTNERS"
+	assert_exit 0 actl --json sync
+	assert_eq "$(json_field "$OUT" departed)$(json_field "$OUT" groups_removed)" 11
+	assert_eq "$(sql registry "SELECT status FROM accounts WHERE name = 'upg'")" departed
+	assert_eq "$(sql registry "SELECT count(*) FROM groups WHERE name = 'upg'")" 0
+	assert_eq "$(sql registry "SELECT count(*) FROM ldap_entries WHERE dn = 'cn=upg,$PARTNERS'")" 0
+	full_finds_nothing
 }
 
 run_tests

@@ -45,7 +45,7 @@ test_init_creates_everything_with_safe_modes() {
 	assert_eq "$(mode_of "$ROOT/var/lib/isms/recordings")" 700 "recordings"
 	assert_eq "$(mode_of "$ROOT/var/lib/isms/registry.db")" 600 "registry"
 	assert_eq "$(mode_of "$ROOT/var/lib/isms/state.db")" 600 "state"
-	assert_eq "$(sqlite3 "$ROOT/var/lib/isms/registry.db" 'PRAGMA user_version')" 1
+	assert_eq "$(sqlite3 "$ROOT/var/lib/isms/registry.db" 'PRAGMA user_version')" 2
 	assert_eq "$(sqlite3 "$ROOT/var/lib/isms/state.db" 'PRAGMA journal_mode')" wal
 	# The default config points every path into the root.
 	assert_file_contains "$CONF" "registry_db = $ROOT/var/lib/isms/registry.db"

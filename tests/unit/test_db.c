@@ -170,6 +170,44 @@ static void test_each_earlier_version_is_migrated(void **state)
 	free(reg);
 }
 
+/* Registry version 2 keys the stored snapshot by (entryUUID, kind): the rows a
+ * version 1 store holds are kept, in their order, and the cookie that would
+ * apply changes to a snapshot missing one kind of an entry is dropped. */
+static void test_registry_v1_snapshot_is_kept_and_its_cookie_dropped(void **state)
+{
+	struct fixture *f = *state;
+	struct isms_err err = { 0 };
+	char *reg = unit_path(f->dir, "registry.db");
+	sqlite3 *raw, *db;
+
+	raw = raw_open(reg);
+	assert_int_equal(sqlite3_exec(raw, isms_registry_migrations[0].sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version = 1;"
+				      "INSERT INTO ldap_entries (rowid, uuid, kind, dn, data) VALUES"
+				      " (7, 'u1', 'account', 'uid=a', '{}'), (3, 'u2', 'group', 'cn=g', '{}');"
+				      "INSERT INTO sync_runs (source, started_at, mode, result, cookie)"
+				      " VALUES ('ldap://x', 0, 'incremental', 'ok', '{}')",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	assert_int_equal(chmod(reg, 0600), 0);
+
+	assert_int_equal(isms_db_open(reg, ISMS_REGISTRY, ISMS_DB_MIGRATE, &db, &err), 0);
+	assert_int_equal(isms_db_user_version(db), isms_db_latest_version(ISMS_REGISTRY));
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM ldap_entries WHERE rowid = 7 AND uuid = 'u1'"
+				 " AND kind = 'account' AND dn = 'uid=a'"), 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM ldap_entries WHERE rowid = 3 AND uuid = 'u2'"
+				 " AND kind = 'group'"), 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sync_runs WHERE cookie IS NULL"), 1);
+	/* One entry as both kinds; each kind once. */
+	assert_int_equal(isms_db_exec(db, &err, "INSERT INTO ldap_entries (uuid, kind, dn, data)"
+				      " VALUES ('u1', 'group', 'uid=a', '{}')", NULL), 0);
+	assert_int_equal(isms_db_exec(db, &err, "INSERT INTO ldap_entries (uuid, kind, dn, data)"
+				      " VALUES ('u1', 'account', 'uid=a', '{}')", NULL), -EEXIST);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM ldap_entries WHERE uuid = 'u1'"), 2);
+	isms_db_close(db);
+	free(reg);
+}
+
 static void test_reopen_at_current_version_changes_nothing(void **state)
 {
 	struct fixture *f = *state;
@@ -523,6 +561,7 @@ int main(void)
 		T(test_empty_file_is_migrated),
 		T(test_empty_file_without_migrate_is_refused),
 		T(test_each_earlier_version_is_migrated),
+		T(test_registry_v1_snapshot_is_kept_and_its_cookie_dropped),
 		T(test_reopen_at_current_version_changes_nothing),
 		T(test_newer_schema_is_refused),
 		T(test_group_or_world_writable_store_is_refused),
