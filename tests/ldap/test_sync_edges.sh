@@ -53,14 +53,7 @@ EOF
 # second_root: another test root against the same server, as sync_root makes
 # one (a first sync again, read another way).
 second_root() {
-	new_root
-	printf '%s\n' "$SLAPD_READERPW" > "$ROOT/etc/isms/ldap.bindpw"
-	chmod 600 "$ROOT/etc/isms/ldap.bindpw"
-	conf_set ldap uri "$SLAPD_URI"
-	conf_set ldap allow_insecure yes
-	conf_set ldap base_dn "$SLAPD_BASE"
-	conf_set ldap bind_dn "cn=reader,ou=system,$SLAPD_BASE"
-	conf_set ldap privileged_groups admins
+	sync_conf
 	[ -z "${PEOPLE_BASE:-}" ] || conf_set ldap people_base "$PEOPLE_BASE"
 }
 

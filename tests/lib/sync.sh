@@ -8,6 +8,11 @@
 sync_root() {
 	slapd_start "$@" || fail "slapd did not start"
 	trap slapd_stop_all EXIT
+	sync_conf
+}
+
+# sync_conf: a new test root pointing at the running server as sync_root sets it.
+sync_conf() {
 	new_root
 	printf '%s\n' "$SLAPD_READERPW" > "$ROOT/etc/isms/ldap.bindpw"
 	chmod 600 "$ROOT/etc/isms/ldap.bindpw"
