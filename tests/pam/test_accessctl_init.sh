@@ -189,6 +189,33 @@ test_doctor_reports_a_newer_store() {
 	assert_contains "$OUT" "fix: install the pam_isms version that wrote this store"
 }
 
+# A registry of an older schema version (the package upgraded, init not run
+# yet): logins are refused with the fix in syslog, a break-glass account gets
+# in with an alert, and init brings logins back.
+test_an_older_registry_refuses_logins_until_init() {
+	new_root
+	isms_service sshd
+	add_user alice 1001
+	add_user rescue 1500
+	actl person add E100 --name "Alice Example" --email alice@example.com >/dev/null
+	actl account add alice --owner E100 >/dev/null
+	actl account add rescue --kind breakglass >/dev/null
+	conf_set general breakglass_accounts rescue
+	local latest
+	latest=$(sql registry "PRAGMA user_version")
+	sql registry "PRAGMA user_version = $((latest - 1))"
+	OUT=$(pamrun sshd alice acct 2>&1) || true
+	assert_contains "$OUT" "acct: PAM_AUTHINFO_UNAVAIL"
+	assert_file_contains "$SYSLOG" "(schema version $((latest - 1)), expected $latest); run 'accessctl init'"
+	OUT=$(pamrun sshd rescue acct 2>&1) || true
+	assert_contains "$OUT" "acct: PAM_SUCCESS"
+	assert_file_contains "$SYSLOG" "break-glass login to rescue"
+	assert_exit 0 actl init
+	assert_eq "$(sql registry "PRAGMA user_version")" "$latest"
+	OUT=$(pamrun sshd alice acct 2>&1) || true
+	assert_contains "$OUT" "acct: PAM_SUCCESS"
+}
+
 test_misspelled_key_is_a_config_error_naming_file_and_line() {
 	local line
 	new_root
