@@ -2,11 +2,16 @@
  * form, and the parsers for the values a directory sends. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <locale.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <wchar.h>
+#include <wctype.h>
 
 #include "ldap_map.h"
 #include "util.h"
@@ -379,41 +384,178 @@ int isms_ldap_dn_rdn_value(const char *dn, char **ret)
 	return 0;
 }
 
+/* Does the DN need more than the ASCII fast path: an escape, or a byte of
+ * a UTF-8 sequence? */
+static bool dn_key_slow(const char *dn, size_t *ret_len)
+{
+	const char *p = dn;
+
+	for (; *p; p++)
+		if (*p == '\\' || (unsigned char)*p >= 0x80)
+			break;
+	*ret_len = strlen(dn);
+	return *p != '\0';
+}
+
 char *isms_ldap_dn_key(const char *dn)
 {
-	/* Case folded, no blanks around separators, hex escapes in lower case:
-	 * enough to match member values to entry DNs without parsing every DN
-	 * (ldap_dn_normalize costs more than reading the entry). */
-	char *out;
+	size_t len;
+	bool slow;
+	char *out, *fit;
 
 	if (!dn)
 		return NULL;
-	out = malloc(strlen(dn) + 1);
-	if (out)
-		isms_ldap_dn_key_into(dn, out);
-	return out;
+	slow = dn_key_slow(dn, &len);
+	out = malloc(slow ? ISMS_DN_KEY_SIZE(len) : len + 1);
+	if (!out || !slow) {
+		if (out)
+			isms_ldap_dn_key_into(dn, out);
+		return out;
+	}
+	isms_ldap_dn_key_into(dn, out);
+	fit = realloc(out, strlen(out) + 1);
+	return fit ? fit : out;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Characters RFC 4514 escapes in a value: kept escaped in a key, whichever
+ * way the DN wrote them ("\2C" and "\," are one key). */
+static bool dn_special(unsigned char c)
+{
+	return c && strchr(",+\"\\<>;=# ", c);
+}
+
+static locale_t utf8;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void utf8_open(void)
+{
+	utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* Unicode simple lower case of the UTF-8 text in[0, n) into out (room for
+ * 3 bytes per 2 in): what caseIgnoreMatch folds beyond ASCII. Bytes that are
+ * not UTF-8 are copied as they are. Returns the bytes written. */
+static size_t utf8_lower(const char *in, size_t n, char *out)
+{
+	locale_t old;
+	mbstate_t ms;
+	size_t o = 0;
+
+	(void)pthread_once(&utf8_once, utf8_open);
+	if (!utf8) {
+		for (size_t i = 0; i < n; i++)
+			out[o++] = (char)tolower((unsigned char)in[i]);
+		return o;
+	}
+	old = uselocale(utf8);
+	memset(&ms, 0, sizeof(ms));
+	for (size_t i = 0; i < n;) {
+		wchar_t wc;
+		size_t k = (unsigned char)in[i] < 0x80 ? 1 : mbrtowc(&wc, in + i, n - i, &ms);
+
+		if (k == 1 && (unsigned char)in[i] < 0x80) {
+			out[o++] = (char)tolower((unsigned char)in[i]);
+		} else if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
+			memset(&ms, 0, sizeof(ms));
+			out[o++] = in[i];
+			k = 1;
+		} else {
+			char mb[MB_LEN_MAX];
+			size_t m = wcrtomb(mb, (wchar_t)towlower((wint_t)wc), &ms);
+
+			if (m == (size_t)-1 || m > k + (k + 1) / 2) {
+				memcpy(out + o, in + i, k);
+				o += k;
+			} else {
+				memcpy(out + o, mb, m);
+				o += m;
+			}
+		}
+		i += k;
+	}
+	uselocale(old);
+	return o;
+}
+
+/* Blanks around separators and at either end are not part of a DN. */
+static bool dn_blank_dropped(const char *p, const char *out, const char *o, bool last_escaped)
+{
+	char next = p[strspn(p, " ")];
+
+	return o == out || (!last_escaped && strchr(",+=", o[-1])) || !next || strchr(",+=", next);
+}
+
+/* Escapes decoded ("\C3\B6" is "ö"; specials stay escaped, "\2C" and "\,"
+ * both as "\,") and blanks dropped, into t (strlen(dn) + 1 bytes). */
+static void dn_unescape(const char *dn, char *t)
+{
+	char *start = t;
+	bool last_escaped = false;
+
+	for (const char *p = dn; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\\' && p[1]) {
+			int hi = hexval(p[1]), lo = hi >= 0 && p[2] ? hexval(p[2]) : -1;
+
+			if (lo >= 0) {
+				c = (unsigned char)(hi << 4 | lo);
+				p += 2;
+			} else {
+				c = (unsigned char)*++p;
+			}
+			last_escaped = dn_special(c);
+			if (last_escaped)
+				*t++ = '\\';
+			*t++ = (char)c;
+			continue;
+		}
+		if (c == ' ' && dn_blank_dropped(p, start, t, last_escaped))
+			continue;
+		*t++ = (char)c;
+		last_escaped = false;
+	}
+	*t = '\0';
 }
 
 void isms_ldap_dn_key_into(const char *dn, char *out)
 {
-	char *o = out;
-	bool esc = false;
+	char stack[512], *tmp = stack, *o = out;
+	size_t len;
 
+	if (dn_key_slow(dn, &len) && (len < sizeof(stack) || (tmp = malloc(len + 1)))) {
+		/* An escape or UTF-8: decoded, then folded to lower case beyond
+		 * ASCII too. slapd returns a member value as it was written, so
+		 * "uid=JÖRG" and "uid=J\C3\B6rg" must both find uid=jörg. */
+		dn_unescape(dn, tmp);
+		for (const char *p = tmp; *p;) {
+			size_t n;
+
+			if (*p == '\\') {
+				*o++ = *p++;
+				*o++ = *p++;
+				continue;
+			}
+			n = strcspn(p, "\\");
+			o += utf8_lower(p, n, o);
+			p += n;
+		}
+		*o = '\0';
+		if (tmp != stack)
+			free(tmp);
+		return;
+	}
+	/* ASCII without escapes, the DNs of almost every directory (or no memory
+	 * for the other way): lower case, no blanks around separators. */
 	for (const char *p = dn; *p; p++) {
 		char c = (char)tolower((unsigned char)*p);
 
-		if (esc) {
-			*o++ = c;
-			esc = false;
-			continue;
-		}
-		if (c == '\\') {
-			esc = true;
-			*o++ = c;
-			continue;
-		}
-		if (c == ' ' && (o == out || strchr(",+=", o[-1]) || strchr(",+=", p[strspn(p, " ")]) ||
-				 !p[strspn(p, " ")]))
+		if (c == ' ' && dn_blank_dropped(p, out, o, false))
 			continue;
 		*o++ = c;
 	}

@@ -84,9 +84,14 @@ int isms_ldap_parse_gentime(const char *s, int64_t *ret);
 int isms_ldap_parse_number(const char *s, long long min, long long max, long long *ret);
 /* The value of the first RDN ("uid=alice,ou=people,..." -> "alice"), malloc'd. */
 int isms_ldap_dn_rdn_value(const char *dn, char **ret);
-/* A DN in the form used for matching member values: normalized, lower case. */
+/* A DN in the form used for matching member values: blanks around
+ * separators dropped, escapes decoded (specials stay escaped), lower case
+ * (Unicode simple case folding beyond ASCII). */
 char *isms_ldap_dn_key(const char *dn);
-/* The same into out, which holds at least strlen(dn) + 1 bytes. */
+/* Room isms_ldap_dn_key_into needs for a DN of len bytes: folding can turn
+ * two UTF-8 bytes into three. */
+#define ISMS_DN_KEY_SIZE(len) (2 * (len) + 1)
+/* The same into out, which holds at least ISMS_DN_KEY_SIZE(strlen(dn)) bytes. */
 void isms_ldap_dn_key_into(const char *dn, char *out);
 /* "(attr=value)" with value escaped per RFC 4515, malloc'd. */
 char *isms_ldap_filter_eq(const char *attr, const char *value);

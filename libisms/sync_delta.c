@@ -59,10 +59,12 @@ void sync_delta_free(struct sync_delta *d)
  * longer. NULL when out of memory. */
 static const char *key_of(const char *dn, size_t len, char *kb, char **big)
 {
-	char tmp[1024], *src = tmp;
+	char tmp[512], *src = tmp;   /* the key of a DN shorter than this fits kb */
+
+	_Static_assert(ISMS_DN_KEY_SIZE(sizeof(tmp) - 1) <= 1024, "kb holds the key");
 
 	if (len >= sizeof(tmp)) {
-		*big = malloc(2 * (len + 1));
+		*big = malloc(len + 1 + ISMS_DN_KEY_SIZE(len));
 		if (!*big)
 			return NULL;
 		src = *big;

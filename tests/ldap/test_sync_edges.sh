@@ -457,7 +457,8 @@ EOF
 check_values() {
 	assert_eq "$(sql registry "SELECT length(p.name) FROM accounts a JOIN people p ON p.id = a.person_id WHERE a.name = 'zoë'")" 5000
 	assert_eq "$(sql registry "SELECT p.title FROM accounts a JOIN people p ON p.id = a.person_id WHERE a.name = 'zoë'")" "Ingénieure système"
-	assert_eq "$(groups_of zoë)" "$lgroup<|>;équipe<|>;ügroup<|>"
+	# the member values spell zoë in upper case, and with escapes: each finds her
+	assert_eq "$(groups_of zoë)" "$lgroup<|>;zoë-escaped-upper<|>;zoë-escaped<|>;zoë-upper<|>;équipe<|>;ügroup<|>"
 	assert_eq "$(sql registry "SELECT length(name) FROM groups WHERE name LIKE 'long%'")" 200
 	assert_eq "$(sql registry "SELECT count(*) FROM memberships m JOIN groups g ON g.id = m.group_id WHERE g.name LIKE 'long%'")" 1
 }
@@ -497,6 +498,21 @@ dn: cn=$lgroup,$GRP
 objectClass: groupOfNames
 cn: $lgroup
 member: UID=zoë,  OU=Partners,DC=example,dc=com
+
+dn: cn=zoë-upper,$GRP
+objectClass: groupOfNames
+cn: zoë-upper
+member: uid=ZOË,ou=partners,$BASE
+
+dn: cn=zoë-escaped,$GRP
+objectClass: groupOfNames
+cn: zoë-escaped
+member: uid=zo\C3\AB,ou=partners,$BASE
+
+dn: cn=zoë-escaped-upper,$GRP
+objectClass: groupOfNames
+cn: zoë-escaped-upper
+member: uid=Zo\C3\8B,ou=partners,$BASE
 EOF
 	SLAPD_MODULES=syncprov sync_root "$ldif"
 	first_sync_both_ways check_values

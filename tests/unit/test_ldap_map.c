@@ -73,6 +73,35 @@ static void test_rdn_value_and_dn_key(void **state)
 	k = isms_ldap_dn_key("UID=Alice, OU=People,DC=Example,DC=com");
 	assert_string_equal(k, "uid=alice,ou=people,dc=example,dc=com");
 	free(k);
+	/* hex escapes decoded, UTF-8 folded: one key for every spelling of jörg */
+	k = isms_ldap_dn_key("uid=J\\C3\\B6rg,ou=people");
+	assert_string_equal(k, "uid=j\xc3\xb6rg,ou=people");
+	free(k);
+	k = isms_ldap_dn_key("UID=J\xc3\x96RG , OU=People");
+	assert_string_equal(k, "uid=j\xc3\xb6rg,ou=people");
+	free(k);
+	/* specials stay escaped, however written; a blank after one is the value's */
+	k = isms_ldap_dn_key("cn=Smith\\2C John,ou=x");
+	assert_string_equal(k, "cn=smith\\, john,ou=x");
+	free(k);
+	k = isms_ldap_dn_key("cn=Smith\\, John,ou=x");
+	assert_string_equal(k, "cn=smith\\, john,ou=x");
+	free(k);
+	k = isms_ldap_dn_key("cn=a\\20,ou=x");
+	assert_string_equal(k, "cn=a\\ ,ou=x");
+	free(k);
+	/* not UTF-8: kept as it is */
+	k = isms_ldap_dn_key("cn=\xff\xfe" "A,ou=x");
+	assert_string_equal(k, "cn=\xff\xfe" "a,ou=x");
+	free(k);
+	/* a lower case longer than its upper (U+023A -> U+2C65) fits the room asked for */
+	{
+		const char *dn = "cn=\xc8\xba\xc8\xba\xc8\xba\xc8\xba";
+		char out[ISMS_DN_KEY_SIZE(sizeof("cn=\xc8\xba\xc8\xba\xc8\xba\xc8\xba") - 1)];
+
+		isms_ldap_dn_key_into(dn, out);
+		assert_string_equal(out, "cn=\xe2\xb1\xa5\xe2\xb1\xa5\xe2\xb1\xa5\xe2\xb1\xa5");
+	}
 }
 
 static void test_filter_values_are_escaped(void **state)
