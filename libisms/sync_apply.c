@@ -273,18 +273,21 @@ static int account_named(struct apply *a, const struct isms_ldap_entry *e, size_
 	return isms_smap_put(&a->acc_name, e->name, IDX_SMAP(i + 1)) < 0 ? oom(a) : 0;
 }
 
-/* Does another registry row have this name, as this sync has left the rows
- * so far? 1, 0, or negative errno with err set. */
-static int account_name_taken(struct apply *a, const char *name, int64_t self)
+/* The other registry row that has this name, as this sync has left the rows
+ * so far: its id, 0 when there is none, or negative errno with err set. */
+static int64_t account_name_owner(struct apply *a, const char *name, int64_t self)
 {
-	sqlite3_stmt *st = SYNC_QUERY(a, "SELECT 1 FROM accounts WHERE name = ? AND id <> ?", "Si", name, self);
+	sqlite3_stmt *st = SYNC_QUERY(a, "SELECT id FROM accounts WHERE name = ? AND id <> ?", "Si", name, self);
+	int64_t id = 0;
 	int r;
 
 	if (!st)
 		return a->err->code;
 	r = isms_db_step(st, a->err);
+	if (r == 1)
+		id = sqlite3_column_int64(st, 0);
 	(void)sqlite3_reset(st);
-	return r;
+	return r < 0 ? r : id;
 }
 
 /* A rename onto a name still taken may be one of a chain of renames (bob to
@@ -302,14 +305,152 @@ static int rename_hold(struct apply *a, size_t i)
 
 static int account_write(struct apply *a, size_t i, bool existing_pass);
 
-/* The known accounts of the snapshot are written: the renames held back. */
-static int renames_retry(struct apply *a)
+/* Write the held renames again while some go through: each one done may free
+ * the name the next waits for. */
+static int renames_chains(struct apply *a)
 {
+	size_t before;
 	int r = 0;
 
+	do {
+		size_t *held = a->renames_held;
+
+		before = a->nrenames_held;
+		a->renames_held = NULL;
+		a->nrenames_held = 0;
+		for (size_t k = 0; k < before && r == 0; k++)
+			r = account_write(a, held[k], true);
+		free(held);
+	} while (r == 0 && a->nrenames_held && a->nrenames_held < before);
+	return r;
+}
+
+/* The registry row of held rename k. */
+static const struct reg_account *held_row(struct apply *a, size_t k)
+{
+	return isms_smap_get(&a->racc_uuid, a->snap->accounts[a->renames_held[k]]->uuid);
+}
+
+struct held_ref {
+	int64_t id;
+	size_t k;
+};
+
+static int row_cmp(const void *x, const void *y)
+{
+	const struct held_ref *p = x, *q = y;
+
+	return p->id < q->id ? -1 : p->id > q->id;
+}
+
+/* Held renames that wait on each other in a ring (alice and bob swap names):
+ * their rows step aside to a name no account can have, then each takes its
+ * new name. The ring's names are the ring's own, so each goes through. */
+static int renames_cycles(struct apply *a)
+{
+	size_t n = a->nrenames_held, *next = NULL, *state = NULL, *ring = NULL, nring = 0;
+	struct held_ref *byid = NULL;
+	int r = 0;
+
+	if (n < 2)
+		return 0;
+	next = calloc(n, sizeof(*next));
+	state = calloc(n, sizeof(*state));
+	ring = calloc(n, sizeof(*ring));
+	byid = calloc(n, sizeof(*byid));
+	if (!next || !state || !ring || !byid) {
+		r = oom(a);
+		goto out;
+	}
+	/* The held renames by the id of their row. */
+	for (size_t k = 0; k < n; k++) {
+		const struct reg_account *ra = held_row(a, k);
+
+		byid[k].id = ra ? ra->id : 0;
+		byid[k].k = k;
+	}
+	qsort(byid, n, sizeof(*byid), row_cmp);
+	/* next[k]: the held rename whose row has the name k waits for (n: none). */
+	for (size_t k = 0; k < n && r == 0; k++) {
+		const struct reg_account *ra = held_row(a, k);
+		struct held_ref key = { .id = ra ? account_name_owner(a, a->snap->accounts[a->renames_held[k]]->name, ra->id) : 0 }, *hit;
+
+		next[k] = n;
+		if (key.id < 0) {
+			r = (int)key.id;
+			break;
+		}
+		hit = key.id > 0 ? bsearch(&key, byid, n, sizeof(*byid), row_cmp) : NULL;
+		if (hit)
+			next[k] = hit->k;
+	}
+	/* Walk from each rename: a walk that meets itself closes a ring (state:
+	 * 0 unseen, 1 + start on this walk, n + 1 done). */
+	for (size_t k = 0; k < n && r == 0; k++) {
+		size_t j = k;
+
+		while (j < n && state[j] == 0) {
+			state[j] = 1 + k;
+			j = next[j];
+		}
+		if (j < n && state[j] == 1 + k)
+			for (size_t c = j;;) {
+				ring[nring++] = c;
+				c = next[c];
+				if (c == j)
+					break;
+			}
+		for (j = k; j < n && state[j] == 1 + k; j = next[j])
+			state[j] = n + 1;
+	}
+	for (size_t q = 0; q < nring && r == 0; q++) {
+		const struct reg_account *ra = held_row(a, ring[q]);
+		char aside[64];
+
+		(void)snprintf(aside, sizeof(aside), "(renaming #%lld)", (long long)ra->id);
+		r = SYNC_EXEC(a, "UPDATE accounts SET name = ? WHERE id = ?", "Si", aside, ra->id);
+	}
+	if (r == 0 && nring) {
+		size_t *held = a->renames_held, nheld = a->nrenames_held;
+
+		/* The ring first, then the others (which a ring may have freed a name for). */
+		a->renames_held = NULL;
+		a->nrenames_held = 0;
+		for (size_t q = 0; q < nring && r == 0; q++) {
+			r = account_write(a, held[ring[q]], true);
+			if (r == 0 && a->nrenames_held)
+				r = isms_err_set(a->err, -EIO, "renaming %s: a ring of renames did not close",
+						 a->snap->accounts[held[ring[q]]]->name);
+			state[ring[q]] = 0;
+		}
+		for (size_t k = 0; k < nheld && r == 0; k++)
+			if (state[k] != 0)
+				r = rename_hold(a, held[k]);
+		free(held);
+	}
+out:
+	free(next);
+	free(state);
+	free(ring);
+	free(byid);
+	return r;
+}
+
+/* The known accounts of the snapshot are written: the renames held back go
+ * through now, in chains or rings; what is still taken is a conflict. */
+static int renames_retry(struct apply *a)
+{
+	size_t *held;
+	int r = renames_chains(a);
+
+	if (r == 0)
+		r = renames_cycles(a);
+	if (r == 0)
+		r = renames_chains(a);
+	held = a->renames_held;
 	a->renames_retry = true;
 	for (size_t k = 0; k < a->nrenames_held && r == 0; k++)
-		r = account_write(a, a->renames_held[k], true);
+		r = account_write(a, held[k], true);
 	return r;
 }
 
@@ -336,13 +477,14 @@ static int account_write(struct apply *a, size_t i, bool existing_pass)
 	} else if (strcmp(ra->name, e->name) != 0) {
 		/* Checked before anything is written for the entry (its person, its uid's
 		 * history). The row stays as it is, not departed: the entry is still there. */
-		r = account_name_taken(a, e->name, ra->id);
-		if (r < 0)
-			return r;
+		int64_t owner = account_name_owner(a, e->name, ra->id);
+
+		if (owner < 0)
+			return (int)owner;
 		ra->seen = true;
-		if (r == 1 && a->renames_retry)
+		if (owner > 0 && a->renames_retry)
 			return conflict(a, e, "renamed onto an existing account");
-		if (r == 1)
+		if (owner > 0)
 			return rename_hold(a, i);
 	}
 	locked = isms_ldap_entry_locked(e, a->now, why, sizeof(why));

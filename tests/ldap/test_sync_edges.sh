@@ -200,6 +200,66 @@ test_entry_renamed_onto_a_taken_name_is_a_conflict_not_a_departure() {
 	full_finds_nothing
 }
 
+# id_of ACCOUNT: its registry row.
+id_of() { sql registry "SELECT id FROM accounts WHERE name = '$1'"; }
+
+test_accounts_swapping_names_in_one_sync_are_renames_not_conflicts() {
+	SLAPD_MODULES=syncprov sync_root "$LDIF"
+	assert_exit 0 actl sync
+	local carol dave alice bob erin
+	carol=$(id_of carol) dave=$(id_of dave)
+	# carol and dave swap names between two syncs
+	sldap ldapmodrdn -r "uid=carol,$PEOPLE" uid=swap-tmp
+	sldap ldapmodrdn -r "uid=dave,$PEOPLE" uid=carol
+	sldap ldapmodrdn -r "uid=swap-tmp,$PEOPLE" uid=dave
+	assert_exit 0 actl --json sync
+	assert_eq "$(json_field "$OUT" conflicts)" 0 "$OUT"
+	assert_eq "$(json_field "$OUT" renamed)" 2
+	assert_eq "$(json_field "$OUT" departed)" 0
+	# each row follows its entry: the rows keep their identity, the names move
+	assert_eq "$(id_of carol) $(id_of dave)" "$dave $carol"
+	assert_eq "$(sql registry "SELECT dn FROM accounts WHERE id = $dave")" "uid=carol,$PEOPLE"
+	assert_eq "$(sql registry "SELECT account_name FROM uid_history WHERE uid = 10003")" dave
+	assert_eq "$(sql registry "SELECT account_name FROM uid_history WHERE uid = 10004")" carol
+	# the groups' member values name carol and dave as before: they grant by name
+	assert_eq "$(groups_of carol)" "engineers<|>;prod-access<|>"
+	assert_eq "$(groups_of dave)" "contractors<|>;helpdesk<|>"
+	assert_eq "$(sql registry "SELECT count(*) FROM accounts WHERE name LIKE '(renaming%'")" 0
+	no_duplicates
+	full_finds_nothing
+	# a ring of three, read in full: alice to bob, bob to erin, erin to alice
+	alice=$(id_of alice) bob=$(id_of bob) erin=$(id_of erin)
+	sldap ldapmodrdn -r "uid=alice,$PEOPLE" uid=ring-tmp
+	sldap ldapmodrdn -r "uid=erin,$PEOPLE" uid=alice
+	sldap ldapmodrdn -r "uid=bob,$PEOPLE" uid=erin
+	sldap ldapmodrdn -r "uid=ring-tmp,$PEOPLE" uid=bob
+	assert_exit 0 actl --json sync --full
+	assert_eq "$(json_field "$OUT" conflicts)" 0 "$OUT"
+	assert_eq "$(json_field "$OUT" renamed)" 3
+	assert_eq "$(id_of bob) $(id_of erin) $(id_of alice)" "$alice $bob $erin"
+	assert_eq "$(sql registry "SELECT account_name FROM uid_history WHERE uid IN (10001, 10002, 10005) ORDER BY uid")" "$(printf 'erin\nbob\nalice')"
+	no_duplicates
+	full_finds_nothing
+}
+
+test_a_ring_of_renames_onto_a_name_held_outside_it_is_a_conflict() {
+	SLAPD_MODULES=syncprov sync_root "$LDIF"
+	assert_exit 0 actl sync
+	local carol dave
+	carol=$(id_of carol) dave=$(id_of dave)
+	# carol takes dave's name and dave takes erin's, but erin keeps hers: no ring
+	sldap ldapmodrdn -r "uid=dave,$PEOPLE" uid=tmp
+	sldap ldapmodrdn -r "uid=carol,$PEOPLE" uid=dave
+	printf 'dn: %s\nobjectClass: organizationalUnit\nou: partners\n' "$PARTNERS" | sldap ldapadd >/dev/null
+	sldap ldapmodrdn -r -s "$PARTNERS" "uid=tmp,$PEOPLE" uid=erin
+	assert_exit 0 actl --json sync
+	assert_eq "$(json_field "$OUT" conflicts)" 2 "$OUT"
+	assert_eq "$(json_field "$OUT" renamed)" 0
+	assert_eq "$(id_of carol) $(id_of dave)" "$carol $dave"
+	assert_eq "$(sql registry "SELECT count(*) FROM accounts WHERE name LIKE '(renaming%'")" 0
+	no_duplicates
+}
+
 test_group_renamed_onto_a_taken_name_keeps_the_other_group_whole() {
 	SLAPD_MODULES=syncprov sync_root "$LDIF"
 	assert_exit 0 actl sync
