@@ -429,6 +429,12 @@ static bool dn_special(unsigned char c)
 	return c && strchr(",+\"\\<>;=# ", c);
 }
 
+/* Attribute types and DN values fold ASCII the same in every locale. */
+static char ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
 static locale_t utf8;
 static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
 
@@ -449,7 +455,7 @@ static size_t utf8_lower(const char *in, size_t n, char *out)
 	(void)pthread_once(&utf8_once, utf8_open);
 	if (!utf8) {
 		for (size_t i = 0; i < n; i++)
-			out[o++] = (char)tolower((unsigned char)in[i]);
+			out[o++] = ascii_lower(in[i]);
 		return o;
 	}
 	old = uselocale(utf8);
@@ -459,7 +465,7 @@ static size_t utf8_lower(const char *in, size_t n, char *out)
 		size_t k = (unsigned char)in[i] < 0x80 ? 1 : mbrtowc(&wc, in + i, n - i, &ms);
 
 		if (k == 1 && (unsigned char)in[i] < 0x80) {
-			out[o++] = (char)tolower((unsigned char)in[i]);
+			out[o++] = ascii_lower(in[i]);
 		} else if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
 			memset(&ms, 0, sizeof(ms));
 			out[o++] = in[i];
@@ -553,11 +559,11 @@ void isms_ldap_dn_key_into(const char *dn, char *out)
 	/* ASCII without escapes, the DNs of almost every directory (or no memory
 	 * for the other way): lower case, no blanks around separators. */
 	for (const char *p = dn; *p; p++) {
-		char c = (char)tolower((unsigned char)*p);
+		char c = *p;
 
 		if (c == ' ' && dn_blank_dropped(p, out, o, false))
 			continue;
-		*o++ = c;
+		*o++ = ascii_lower(c);
 	}
 	*o = '\0';
 }

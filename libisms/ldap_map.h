@@ -58,6 +58,9 @@ int isms_ldap_entry_read(LDAP *ld, LDAPMessage *msg, const struct isms_conf *con
 /* The stored form (JSON text, ldap_stored.c) and back. Reading accepts exactly
  * what writing produces: an object of strings, whole numbers and string lists. */
 char *isms_ldap_entry_to_json(const struct isms_ldap_entry *e);
+/* The same into *buf (cap bytes, grown as needed; the caller frees it): the
+ * length, or -ENOMEM. For a caller writing many entries with one buffer. */
+long isms_ldap_entry_json_into(const struct isms_ldap_entry *e, char **buf, size_t *cap);
 int isms_ldap_entry_from_json(const char *uuid, const char *dn, enum isms_ldap_kind kind,
 			      const char *json, struct isms_ldap_entry **ret);
 

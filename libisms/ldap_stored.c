@@ -155,39 +155,51 @@ static void jb_klist(struct jbuf *b, const char *k, char **l)
 	jb_put(b, "]", 1);
 }
 
+long isms_ldap_entry_json_into(const struct isms_ldap_entry *e, char **buf, size_t *cap)
+{
+	struct jbuf b = { .p = *buf, .cap = *cap };
+
+	if (e->stored) {
+		jb_put(&b, e->stored, strlen(e->stored));
+	} else {
+		jb_put(&b, "{", 1);
+		jb_kstr(&b, "name", e->name);
+		jb_knum(&b, "number", e->number);
+		if (e->kind == ISMS_LDAP_ACCOUNT) {
+			jb_knum(&b, "gid", e->gid);
+			jb_kstr(&b, "display", e->display);
+			jb_kstr(&b, "mail", e->mail);
+			jb_kstr(&b, "employee_no", e->employee_no);
+			jb_kstr(&b, "manager_dn", e->manager_dn);
+			jb_kstr(&b, "department", e->department);
+			jb_kstr(&b, "title", e->title);
+			jb_kstr(&b, "shell", e->shell);
+			jb_kstr(&b, "home", e->home);
+			jb_kstr(&b, "kind", e->kind_value);
+			jb_kstr(&b, "locked_time", e->locked_time);
+			jb_knum(&b, "shadow_expire", e->shadow_expire);
+		} else {
+			jb_klist(&b, "memberUid", e->member_uid);
+			jb_klist(&b, "member", e->member);
+			jb_klist(&b, "uniqueMember", e->unique_member);
+		}
+		jb_put(&b, "}", 1);
+	}
+	*buf = b.p;
+	*cap = b.cap;
+	return b.oom ? -ENOMEM : (long)b.len;
+}
+
 char *isms_ldap_entry_to_json(const struct isms_ldap_entry *e)
 {
-	struct jbuf b = { 0 };
+	char *buf = NULL;
+	size_t cap = 0;
 
-	if (e->stored)
-		return strdup(e->stored);
-	jb_put(&b, "{", 1);
-	jb_kstr(&b, "name", e->name);
-	jb_knum(&b, "number", e->number);
-	if (e->kind == ISMS_LDAP_ACCOUNT) {
-		jb_knum(&b, "gid", e->gid);
-		jb_kstr(&b, "display", e->display);
-		jb_kstr(&b, "mail", e->mail);
-		jb_kstr(&b, "employee_no", e->employee_no);
-		jb_kstr(&b, "manager_dn", e->manager_dn);
-		jb_kstr(&b, "department", e->department);
-		jb_kstr(&b, "title", e->title);
-		jb_kstr(&b, "shell", e->shell);
-		jb_kstr(&b, "home", e->home);
-		jb_kstr(&b, "kind", e->kind_value);
-		jb_kstr(&b, "locked_time", e->locked_time);
-		jb_knum(&b, "shadow_expire", e->shadow_expire);
-	} else {
-		jb_klist(&b, "memberUid", e->member_uid);
-		jb_klist(&b, "member", e->member);
-		jb_klist(&b, "uniqueMember", e->unique_member);
-	}
-	jb_put(&b, "}", 1);
-	if (b.oom) {
-		free(b.p);
+	if (isms_ldap_entry_json_into(e, &buf, &cap) < 0) {
+		free(buf);
 		return NULL;
 	}
-	return b.p;
+	return buf;
 }
 
 /* Reading. */

@@ -42,7 +42,8 @@ static char *keep(struct sync_delta *d, const char *s, size_t n)
 void sync_delta_free(struct sync_delta *d)
 {
 	isms_snapshot_free(&d->snap);
-	sync_stored_free(d->stored, d->nstored);
+	free(d->stored);
+	isms_pool_free(&d->pool);
 	free(d->order);
 	for (size_t i = 0; i < d->nowned; i++)
 		free(d->owned[i]);
@@ -157,10 +158,10 @@ static int stored_add(struct sync_delta *d, const char *uuid, const char *dn, co
 		d->stored = se;
 	}
 	se = &d->stored[d->nstored++];
-	se->uuid = strdup(uuid);
-	se->dn = strdup(dn);
-	se->data = strdup(data);
-	se->kind = strdup("account");
+	se->uuid = isms_pool_strdup(&d->pool, uuid);
+	se->dn = isms_pool_strdup(&d->pool, dn);
+	se->data = isms_pool_strdup(&d->pool, data);
+	se->kind = isms_pool_strdup(&d->pool, "account");
 	return se->uuid && se->dn && se->data && se->kind ? 0 : oom(err);
 }
 
@@ -590,7 +591,7 @@ static int delta_load(struct apply *a, struct sync_delta *d)
 		if (!st)
 			return a->err->code;
 		r = isms_db_step(st, a->err);
-		if (r == 1 && sync_account_read(st, &a->racc[a->nracc++]) < 0)
+		if (r == 1 && sync_account_read(st, &a->racc[a->nracc++], &a->pool) < 0)
 			r = oom(a->err);
 		(void)sqlite3_reset(st);
 		if (r < 0)
@@ -610,6 +611,7 @@ static int delta_load(struct apply *a, struct sync_delta *d)
 	/* The stored rows move to the apply, which frees them. */
 	a->stored = d->stored;
 	a->nstored = d->nstored;
+	isms_pool_adopt(&a->pool, &d->pool);
 	d->stored = NULL;
 	d->nstored = 0;
 	a->active_before = d->active_before;

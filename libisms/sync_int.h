@@ -7,6 +7,7 @@
 #include "db.h"
 #include "smap.h"
 #include "sync.h"
+#include "util.h"
 
 struct reg_account {
 	int64_t id;
@@ -46,7 +47,7 @@ struct existing {
 };
 
 /* A row of the stored snapshot: one per entry and kind (an entry that is both
- * an account and a group has two, one entryUUID). */
+ * an account and a group has two, one entryUUID). Its strings are in a pool. */
 struct stored_entry {
 	char *uuid, *dn, *data, *kind;
 };
@@ -62,6 +63,7 @@ struct sync_changes {
 
 /* An incremental sync as a delta (sync_delta.c). */
 struct sync_delta {
+	struct isms_pool pool;          /* the strings of the stored rows */
 	struct isms_snapshot snap;      /* accounts to write: stored ones that depend on a change, then the changes */
 	size_t *order;                  /* row of each stored one, while they are collected */
 	struct stored_entry *stored;    /* the stored rows of those accounts */
@@ -91,6 +93,9 @@ struct sync_batch {
 };
 
 struct apply {
+	struct isms_pool pool;          /* the strings of the rows loaded and of the snapshot's keys and stored forms */
+	char *json;                     /* the stored form of one entry, as it is written (json_cap bytes) */
+	size_t json_cap;
 	struct isms_ctx *ctx;
 	const struct isms_conf *conf;
 	LDAP *ld;
@@ -187,12 +192,10 @@ int sync_index_account(struct apply *a, size_t i);
 int sync_index_group(struct apply *a, size_t i);
 int sync_index_finish(struct apply *a);
 void sync_load_free(struct apply *a);
-/* A registry account from a query over SYNC_ACCOUNT_COLUMNS: 0 or -ENOMEM
- * (what was copied is ra's, to free). */
+/* A registry account from a query over SYNC_ACCOUNT_COLUMNS, its strings in
+ * pool: 0 or -ENOMEM. */
 #define SYNC_ACCOUNT_COLUMNS "id, name, source_uuid, status, source, uid, person_id"
-int sync_account_read(sqlite3_stmt *st, struct reg_account *ra);
-/* Free n stored rows and their array. */
-void sync_stored_free(struct stored_entry *s, size_t n);
+int sync_account_read(sqlite3_stmt *st, struct reg_account *ra, struct isms_pool *pool);
 /* The kind of a stored row. */
 enum isms_ldap_kind sync_stored_kind(const struct stored_entry *se);
 /* Index a->stored by kind and entryUUID: 0 or -ENOMEM with err set. */

@@ -68,44 +68,14 @@ struct reg_person *sync_person_add(struct apply *a, int64_t id, const char *empl
 	return p;
 }
 
-void sync_stored_free(struct stored_entry *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(s[i].uuid);
-		free(s[i].dn);
-		free(s[i].data);
-		free(s[i].kind);
-	}
-	free(s);
-}
-
 void sync_load_free(struct apply *a)
 {
-	for (size_t i = 0; i < a->nracc; i++) {
-		free(a->racc[i].name);
-		free(a->racc[i].uuid);
-		free(a->racc[i].status);
-		free(a->racc[i].source);
-	}
 	free(a->racc);
-	for (size_t i = 0; i < a->nrgrp; i++) {
-		free(a->rgrp[i].name);
-		free(a->rgrp[i].uuid);
-		free(a->rgrp[i].dn);
-	}
 	free(a->rgrp);
 	for (size_t i = 0; i < a->nrpeople; i++)
 		person_free(a->rpeople[i]);
 	free(a->rpeople);
-	sync_stored_free(a->stored, a->nstored);
-	for (size_t i = 0; i < a->nacc; i++) {
-		free(a->acc_dnkey[i]);
-		free(a->acc_json[i]);
-	}
-	for (size_t i = 0; i < a->ngrp; i++) {
-		free(a->grp_dnkey[i]);
-		free(a->grp_json[i]);
-	}
+	free(a->stored);
 	free(a->acc_dnkey);
 	free(a->acc_json);
 	free(a->grp_dnkey);
@@ -131,16 +101,26 @@ void sync_load_free(struct apply *a)
 	isms_smap_free(&a->acc_name);
 	isms_smap_free(&a->grp_dn);
 	isms_smap_free(&a->changed_dn);
+	free(a->json);
+	isms_pool_free(&a->pool);
 }
 
-int sync_account_read(sqlite3_stmt *st, struct reg_account *ra)
+/* Column col of the row, its text copied into pool (NULL for NULL). */
+static char *col_pooled(sqlite3_stmt *st, int col, struct isms_pool *pool)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+
+	return t ? isms_pool_strndup(pool, t, (size_t)sqlite3_column_bytes(st, col)) : NULL;
+}
+
+int sync_account_read(sqlite3_stmt *st, struct reg_account *ra, struct isms_pool *pool)
 {
 	memset(ra, 0, sizeof(*ra));
 	ra->id = sqlite3_column_int64(st, 0);
-	ra->name = isms_db_col_strdup(st, 1);
-	ra->uuid = isms_db_col_strdup(st, 2);
-	ra->status = isms_db_col_strdup(st, 3);
-	ra->source = isms_db_col_strdup(st, 4);
+	ra->name = col_pooled(st, 1, pool);
+	ra->uuid = col_pooled(st, 2, pool);
+	ra->status = col_pooled(st, 3, pool);
+	ra->source = col_pooled(st, 4, pool);
 	ra->uid = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
 	ra->person_id = sqlite3_column_int64(st, 6);
 	if (!ra->name || !ra->status || !ra->source || (!ra->uuid && sqlite3_column_type(st, 2) != SQLITE_NULL))
@@ -170,7 +150,7 @@ static int load_registry(struct apply *a)
 			a->racc = ra;
 		}
 		ra = &a->racc[a->nracc++];
-		if (sync_account_read(st, ra) < 0) {
+		if (sync_account_read(st, ra, &a->pool) < 0) {
 			r = oom(a);
 			break;
 		}
@@ -209,9 +189,9 @@ static int load_registry(struct apply *a)
 		rg = &a->rgrp[a->nrgrp++];
 		memset(rg, 0, sizeof(*rg));
 		rg->id = sqlite3_column_int64(st, 0);
-		rg->name = isms_db_col_strdup(st, 1);
-		rg->uuid = isms_db_col_strdup(st, 2);
-		rg->dn = isms_db_col_strdup(st, 3);
+		rg->name = col_pooled(st, 1, &a->pool);
+		rg->uuid = col_pooled(st, 2, &a->pool);
+		rg->dn = col_pooled(st, 3, &a->pool);
 		rg->gid = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
 		rg->privileged = sqlite3_column_int(st, 5);
 		if (!rg->name) {
@@ -247,10 +227,10 @@ static int load_registry(struct apply *a)
 			a->stored = se;
 		}
 		se = &a->stored[a->nstored++];
-		se->uuid = isms_db_col_strdup(st, 0);
-		se->kind = isms_db_col_strdup(st, 1);
-		se->dn = isms_db_col_strdup(st, 2);
-		se->data = isms_db_col_strdup(st, 3);
+		se->uuid = col_pooled(st, 0, &a->pool);
+		se->kind = col_pooled(st, 1, &a->pool);
+		se->dn = col_pooled(st, 2, &a->pool);
+		se->data = col_pooled(st, 3, &a->pool);
 		if (!se->uuid || !se->kind || !se->dn || !se->data) {
 			r = oom(a);
 			break;
@@ -291,6 +271,27 @@ static int grow(void *arrp, size_t sz, size_t n, size_t cap)
 
 /* Index account entry i (the next one): its DN key, stored form, and whether it
  * changed since the stored snapshot. */
+/* The DN key of dn, in the apply's pool. */
+static char *dn_key_pooled(struct apply *a, const char *dn)
+{
+	size_t len = strlen(dn);
+	char *k = isms_pool_alloc(&a->pool, ISMS_DN_KEY_SIZE(len));
+
+	if (k) {
+		isms_ldap_dn_key_into(dn, k);
+		isms_pool_shrink(&a->pool, k, strlen(k) + 1);
+	}
+	return k;
+}
+
+/* The stored form of e, in the apply's pool. */
+static char *json_pooled(struct apply *a, const struct isms_ldap_entry *e)
+{
+	long n = isms_ldap_entry_json_into(e, &a->json, &a->json_cap);
+
+	return n < 0 ? NULL : isms_pool_strndup(&a->pool, a->json, (size_t)n);
+}
+
 int sync_index_account(struct apply *a, size_t i)
 {
 	struct isms_ldap_entry *e = a->snap->accounts[i];
@@ -308,8 +309,8 @@ int sync_index_account(struct apply *a, size_t i)
 		a->capacc = cap;
 	}
 	a->nacc = i + 1;
-	a->acc_dnkey[i] = isms_ldap_dn_key(e->dn);
-	a->acc_json[i] = isms_ldap_entry_to_json(e);
+	a->acc_dnkey[i] = dn_key_pooled(a, e->dn);
+	a->acc_json[i] = json_pooled(a, e);
 	if (!a->acc_dnkey[i] || !a->acc_json[i])
 		return oom(a);
 	a->acc_dirty[i] = !se || strcmp(se->data, a->acc_json[i]) != 0 || strcmp(se->dn, e->dn) != 0;
@@ -335,8 +336,8 @@ int sync_index_group(struct apply *a, size_t i)
 		a->capgrp = cap;
 	}
 	a->ngrp = i + 1;
-	a->grp_dnkey[i] = isms_ldap_dn_key(e->dn);
-	a->grp_json[i] = isms_ldap_entry_to_json(e);
+	a->grp_dnkey[i] = dn_key_pooled(a, e->dn);
+	a->grp_json[i] = json_pooled(a, e);
 	if (!a->grp_dnkey[i] || !a->grp_json[i])
 		return oom(a);
 	if (isms_smap_put(&a->grp_dn, a->grp_dnkey[i], IDX_SMAP(i + 1)) < 0 ||
@@ -355,11 +356,10 @@ int sync_index_finish(struct apply *a)
 
 		if (sync_stored_kind(se) != ISMS_LDAP_ACCOUNT || isms_smap_get(&a->snap_uuid[ISMS_LDAP_ACCOUNT], se->uuid))
 			continue;
-		key = isms_ldap_dn_key(se->dn);
+		key = dn_key_pooled(a, se->dn);
 		if (!key)
 			return oom(a);
 		/* The stored dn outlives the map: replace it with its key. */
-		free(se->dn);
 		se->dn = key;
 		if (isms_smap_put(&a->changed_dn, se->dn, IDX_SMAP(1)) < 0)
 			return oom(a);

@@ -352,3 +352,86 @@ char *isms_fmt_int(char *out, long long v)
 	*out = '\0';
 	return out;
 }
+
+#define POOL_CHUNK (1024 * 1024 - 64)
+
+struct isms_pool_chunk {
+	struct isms_pool_chunk *next;
+	char data[];
+};
+
+char *isms_pool_alloc(struct isms_pool *p, size_t n)
+{
+	struct isms_pool_chunk *c;
+	size_t size;
+	char *r;
+
+	if ((size_t)(p->end - p->next) >= n) {
+		r = p->next;
+		p->next += n;
+		return r;
+	}
+	size = n > POOL_CHUNK / 4 ? n : POOL_CHUNK;
+	c = malloc(sizeof(*c) + size);
+	if (!c)
+		return NULL;
+	if (size != POOL_CHUNK && p->head) {
+		/* A large one on its own, behind the chunk still being filled. */
+		c->next = p->head->next;
+		p->head->next = c;
+		return c->data;
+	}
+	c->next = p->head;
+	p->head = c;
+	p->next = c->data + n;
+	p->end = c->data + size;
+	return c->data;
+}
+
+char *isms_pool_strndup(struct isms_pool *p, const char *s, size_t n)
+{
+	char *r = isms_pool_alloc(p, n + 1);
+
+	if (r) {
+		memcpy(r, s, n);
+		r[n] = '\0';
+	}
+	return r;
+}
+
+char *isms_pool_strdup(struct isms_pool *p, const char *s)
+{
+	return s ? isms_pool_strndup(p, s, strlen(s)) : NULL;
+}
+
+void isms_pool_shrink(struct isms_pool *p, char *last, size_t n)
+{
+	if (p->head && last >= p->head->data && last < p->end && last + n <= p->next)
+		p->next = last + n;
+}
+
+void isms_pool_adopt(struct isms_pool *dst, struct isms_pool *src)
+{
+	struct isms_pool_chunk *tail = src->head;
+
+	if (!tail)
+		return;
+	if (!dst->head) {
+		*dst = *src;
+	} else {
+		while (tail->next)
+			tail = tail->next;
+		tail->next = dst->head->next;
+		dst->head->next = src->head;
+	}
+	memset(src, 0, sizeof(*src));
+}
+
+void isms_pool_free(struct isms_pool *p)
+{
+	for (struct isms_pool_chunk *c = p->head, *n; c; c = n) {
+		n = c->next;
+		free(c);
+	}
+	memset(p, 0, sizeof(*p));
+}

@@ -73,4 +73,23 @@ const char *isms_time_iso(int64_t t, char *buf, size_t len);
 /* Parse "2026-11-27", "2026-11-27T10:00:00Z", "2026-11-27 10:00" or "@EPOCH" (UTC). */
 int isms_time_parse(const char *s, int64_t *ret);
 
+/* A pool of small allocations freed together: the strings of a sync over
+ * 100,000 entries cost one free per megabyte instead of one each. Zeroed is
+ * empty. Allocations are byte-aligned (strings). */
+struct isms_pool_chunk;
+struct isms_pool {
+	struct isms_pool_chunk *head;   /* newest first */
+	char *next, *end;               /* room left in head */
+};
+/* n bytes (NULL when out of memory). */
+char *isms_pool_alloc(struct isms_pool *p, size_t n);
+/* A copy of s[0, n) with a NUL after it; of s (NULL for NULL). */
+char *isms_pool_strndup(struct isms_pool *p, const char *s, size_t n);
+char *isms_pool_strdup(struct isms_pool *p, const char *s);
+/* The last allocation, last, keeps its first n bytes; the rest is room again. */
+void isms_pool_shrink(struct isms_pool *p, char *last, size_t n);
+/* dst takes src's allocations (src is left empty). */
+void isms_pool_adopt(struct isms_pool *dst, struct isms_pool *src);
+void isms_pool_free(struct isms_pool *p);
+
 #endif

@@ -290,6 +290,68 @@ static void test_int_text_is_decimal_for_the_whole_range(void **state)
 	}
 }
 
+/* Small allocations follow one another in a chunk: a new chunk only when one
+ * is full, so 100,000 rows cost a handful of mallocs. */
+static void test_pool_packs_small_allocations_into_few_chunks(void **state)
+{
+	struct isms_pool p = { 0 };
+	char *prev = NULL, *big;
+	size_t jumps = 0;
+
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		char *s = isms_pool_alloc(&p, 10);
+
+		assert_non_null(s);
+		memset(s, 'x', 10);
+		if (prev && s != prev + 10)
+			jumps++;
+		prev = s;
+		if (i == 1000) {
+			/* larger than any chunk: on its own, the chunk being filled goes on */
+			big = isms_pool_alloc(&p, 2 * 1024 * 1024);
+			assert_non_null(big);
+			memset(big, 'y', 2 * 1024 * 1024);
+		}
+	}
+	/* 2,000,000 bytes in chunks of about a megabyte: two changes of chunk at most */
+	assert_true(jumps <= 2);
+	isms_pool_free(&p);
+	assert_null(p.head);
+}
+
+static void test_pool_strings_shrink_and_adopt(void **state)
+{
+	struct isms_pool a = { 0 }, b = { 0 };
+	char *s, *t, *k, *after;
+
+	(void)state;
+	s = isms_pool_strdup(&a, "alice");
+	t = isms_pool_strndup(&a, "bobby", 3);
+	assert_string_equal(s, "alice");
+	assert_string_equal(t, "bob");
+	assert_null(isms_pool_strdup(&a, NULL));
+	/* the last allocation gives back what it did not use */
+	k = isms_pool_alloc(&a, 100);
+	strcpy(k, "key");
+	isms_pool_shrink(&a, k, 4);
+	after = isms_pool_alloc(&a, 1);
+	assert_ptr_equal(after, k + 4);
+	/* b's strings live on in a once b is emptied into it */
+	s = isms_pool_strdup(&b, "carol");
+	isms_pool_adopt(&a, &b);
+	assert_null(b.head);
+	isms_pool_free(&b);
+	assert_string_equal(s, "carol");
+	assert_string_equal(t, "bob");
+	/* adopting into an empty pool */
+	t = isms_pool_strdup(&b, "dave");
+	isms_pool_adopt(&b, &a);
+	assert_string_equal(s, "carol");
+	assert_string_equal(t, "dave");
+	isms_pool_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +365,8 @@ int main(void)
 		cmocka_unit_test(test_time_parse_accepts_the_documented_forms),
 		cmocka_unit_test(test_time_format_then_parse_round_trips),
 		cmocka_unit_test(test_hex_encodes_lowercase),
+		cmocka_unit_test(test_pool_packs_small_allocations_into_few_chunks),
+		cmocka_unit_test(test_pool_strings_shrink_and_adopt),
 		cmocka_unit_test(test_mkdir_p_creates_missing_parents_only),
 		cmocka_unit_test(test_guard_refuses_writable_wrong_type_and_foreign_owner),
 		cmocka_unit_test(test_secret_free_accepts_null),
