@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "ldap_map.h"
+#include "util.h"
 
 static void test_generalized_time_forms_parse_to_utc_epoch(void **state)
 {
@@ -58,6 +59,22 @@ static void test_numbers_are_whole_and_in_range(void **state)
 	assert_true(isms_ldap_parse_number("", 0, 10, &n) < 0);
 }
 
+/* DNs and the key each must have. */
+static const struct {
+	const char *dn, *key;
+} keys[] = {
+	{ "UID=Alice, OU=People,DC=Example,DC=com", "uid=alice,ou=people,dc=example,dc=com" },
+	/* hex escapes decoded, UTF-8 folded: one key for every spelling of jörg */
+	{ "uid=J\\C3\\B6rg,ou=people", "uid=j\xc3\xb6rg,ou=people" },
+	{ "UID=J\xc3\x96RG , OU=People", "uid=j\xc3\xb6rg,ou=people" },
+	/* specials stay escaped, however written; a blank after one is the value's */
+	{ "cn=Smith\\2C John,ou=x", "cn=smith\\, john,ou=x" },
+	{ "cn=Smith\\, John,ou=x", "cn=smith\\, john,ou=x" },
+	{ "cn=a\\20,ou=x", "cn=a\\ ,ou=x" },
+	/* not UTF-8: kept as it is */
+	{ "cn=\xff\xfe" "A,ou=x", "cn=\xff\xfe" "a,ou=x" },
+};
+
 static void test_rdn_value_and_dn_key(void **state)
 {
 	char *v = NULL, *k;
@@ -70,30 +87,12 @@ static void test_rdn_value_and_dn_key(void **state)
 	assert_string_equal(v, "Smith, John");
 	free(v);
 	assert_true(isms_ldap_dn_rdn_value("not a dn", &v) < 0);
-	k = isms_ldap_dn_key("UID=Alice, OU=People,DC=Example,DC=com");
-	assert_string_equal(k, "uid=alice,ou=people,dc=example,dc=com");
-	free(k);
-	/* hex escapes decoded, UTF-8 folded: one key for every spelling of jörg */
-	k = isms_ldap_dn_key("uid=J\\C3\\B6rg,ou=people");
-	assert_string_equal(k, "uid=j\xc3\xb6rg,ou=people");
-	free(k);
-	k = isms_ldap_dn_key("UID=J\xc3\x96RG , OU=People");
-	assert_string_equal(k, "uid=j\xc3\xb6rg,ou=people");
-	free(k);
-	/* specials stay escaped, however written; a blank after one is the value's */
-	k = isms_ldap_dn_key("cn=Smith\\2C John,ou=x");
-	assert_string_equal(k, "cn=smith\\, john,ou=x");
-	free(k);
-	k = isms_ldap_dn_key("cn=Smith\\, John,ou=x");
-	assert_string_equal(k, "cn=smith\\, john,ou=x");
-	free(k);
-	k = isms_ldap_dn_key("cn=a\\20,ou=x");
-	assert_string_equal(k, "cn=a\\ ,ou=x");
-	free(k);
-	/* not UTF-8: kept as it is */
-	k = isms_ldap_dn_key("cn=\xff\xfe" "A,ou=x");
-	assert_string_equal(k, "cn=\xff\xfe" "a,ou=x");
-	free(k);
+	for (size_t i = 0; i < ISMS_ARRAY_SIZE(keys); i++) {
+		k = isms_ldap_dn_key(keys[i].dn);
+		assert_non_null(k);
+		assert_string_equal(k, keys[i].key);
+		free(k);
+	}
 	/* a lower case longer than its upper (U+023A -> U+2C65) fits the room asked for */
 	{
 		const char *dn = "cn=\xc8\xba\xc8\xba\xc8\xba\xc8\xba";
