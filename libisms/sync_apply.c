@@ -160,26 +160,25 @@ static bool same_text(const char *x, const char *y)
 
 /* The person who owns an account, keyed by employee number. People are
  * compared in memory: a statement writes only a new or changed one. */
-static int person_write(struct apply *a, const struct isms_ldap_entry *e, int64_t *ret_id, bool *ret_mgr_missing)
+static int person_write(struct apply *a, size_t i, int64_t *ret_id, bool *ret_mgr_missing)
 {
-	const char *manager_no = NULL, *name = e->display ? e->display : e->name;
+	const struct isms_ldap_entry *e = a->snap->accounts[i];
+	const char *manager_no = NULL, *name = e->display ? e->display : e->name, *key = a->acc_mgrkey[i];
 	struct reg_person *p;
 	int r;
 
-	if (e->manager_dn) {
-		char *key = isms_ldap_dn_key(e->manager_dn);
-		size_t mi = key ? SMAP_IDX(isms_smap_get(&a->acc_dn, key)) : 0;
+	if (key) {
+		size_t mi = SMAP_IDX(isms_smap_get(&a->acc_dn, key));
 
 		if (mi) {
 			manager_no = a->snap->accounts[mi - 1]->employee_no;
-		} else if (key && a->delta) {
+		} else if (a->delta) {
 			/* Not written by this delta: the stored entry at that DN. */
 			const char *no = isms_smap_get(&a->delta->mgr_no, key);
 
 			manager_no = no && no[0] ? no : NULL;
 			mi = no != NULL;
 		}
-		free(key);
 		*ret_mgr_missing = !mi;
 	}
 	p = sync_person_find(a, e->employee_no, &r);
@@ -489,12 +488,8 @@ static int account_write(struct apply *a, size_t i, bool existing_pass)
 	}
 	locked = isms_ldap_entry_locked(e, a->now, why, sizeof(why));
 	status = locked ? "locked" : "active";
-	if (e->manager_dn) {
-		char *key = isms_ldap_dn_key(e->manager_dn);
-
-		manager_changed = key && isms_smap_get(&a->changed_dn, key);
-		free(key);
-	}
+	if (a->acc_mgrkey[i])
+		manager_changed = isms_smap_get(&a->changed_dn, a->acc_mgrkey[i]) != NULL;
 	if (ra && ra->uuid && strcmp(ra->uuid, e->uuid) == 0 && !a->acc_dirty[i] && !manager_changed &&
 	    strcmp(ra->name, e->name) == 0 &&
 	    (strcmp(ra->status, status) == 0 || strcmp(ra->status, "revoked") == 0 ||
@@ -504,7 +499,7 @@ static int account_write(struct apply *a, size_t i, bool existing_pass)
 		return account_named(a, e, i);   /* nothing this entry depends on changed */
 	}
 	if (e->employee_no) {
-		r = person_write(a, e, &person_id, &a->acc_mgr_later[i]);
+		r = person_write(a, i, &person_id, &a->acc_mgr_later[i]);
 		if (r < 0)
 			return r;
 	}
@@ -799,12 +794,11 @@ static int stream_managers(struct apply *a)
 		return oom(a);
 	}
 	for (size_t i = 0; i < a->nacc && r == 0; i++) {
-		struct isms_ldap_entry *e = a->snap->accounts[i];
 		int64_t id = 0;
 		bool missing = false;
 
-		if (a->acc_mgr_later[i] && SMAP_IDX(isms_smap_get(&last, e->employee_no)) == i + 1)
-			r = person_write(a, e, &id, &missing);
+		if (a->acc_mgr_later[i] && SMAP_IDX(isms_smap_get(&last, a->snap->accounts[i]->employee_no)) == i + 1)
+			r = person_write(a, i, &id, &missing);
 	}
 	isms_smap_free(&last);
 	return r;

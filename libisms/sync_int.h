@@ -130,6 +130,7 @@ struct apply {
 	struct isms_smap acc_dn, grp_dn; /* -> index + 1 (as pointer-sized integer) */
 	struct isms_smap acc_name;      /* name -> index + 1 of the entry whose account has it (once written) */
 	char **acc_json, **grp_json;    /* stored form of each snapshot entry */
+	char **acc_mgrkey;              /* DN key of each account entry's manager (NULL: none) */
 	bool *acc_dirty;                /* entry new or changed since the stored snapshot */
 	bool *acc_mgr_later;            /* written before its manager's entry had arrived */
 	struct isms_smap changed_dn;    /* DN keys of account entries added, changed or gone */

@@ -78,6 +78,7 @@ void sync_load_free(struct apply *a)
 	free(a->stored);
 	free(a->acc_dnkey);
 	free(a->acc_json);
+	free(a->acc_mgrkey);
 	free(a->grp_dnkey);
 	free(a->grp_json);
 	free(a->acc_dirty);
@@ -302,6 +303,7 @@ int sync_index_account(struct apply *a, size_t i)
 
 		if (grow(&a->acc_dnkey, sizeof(char *), a->nacc, cap) < 0 ||
 		    grow(&a->acc_json, sizeof(char *), a->nacc, cap) < 0 ||
+		    grow(&a->acc_mgrkey, sizeof(char *), a->nacc, cap) < 0 ||
 		    grow(&a->acc_dirty, sizeof(bool), a->nacc, cap) < 0 ||
 		    grow(&a->acc_mgr_later, sizeof(bool), a->nacc, cap) < 0 ||
 		    grow(&a->acc_id, sizeof(int64_t), a->nacc, cap) < 0)
@@ -311,7 +313,8 @@ int sync_index_account(struct apply *a, size_t i)
 	a->nacc = i + 1;
 	a->acc_dnkey[i] = dn_key_pooled(a, e->dn);
 	a->acc_json[i] = json_pooled(a, e);
-	if (!a->acc_dnkey[i] || !a->acc_json[i])
+	a->acc_mgrkey[i] = e->manager_dn ? dn_key_pooled(a, e->manager_dn) : NULL;
+	if (!a->acc_dnkey[i] || !a->acc_json[i] || (e->manager_dn && !a->acc_mgrkey[i]))
 		return oom(a);
 	a->acc_dirty[i] = !se || strcmp(se->data, a->acc_json[i]) != 0 || strcmp(se->dn, e->dn) != 0;
 	if (isms_smap_put(&a->acc_dn, a->acc_dnkey[i], IDX_SMAP(i + 1)) < 0 ||

@@ -64,15 +64,17 @@ static int direct_add_child(struct direct *d, size_t idx)
 static int direct_by_dn(struct apply *a, struct direct *d, size_t self, char **dns, const char *attr)
 {
 	for (; dns && *dns; dns++) {
-		char *key = isms_ldap_dn_key(*dns);
-		size_t ai, gi;
+		size_t len = strlen(*dns), ai, gi;
+		char kb[1024], *key = ISMS_DN_KEY_SIZE(len) <= sizeof(kb) ? kb : malloc(ISMS_DN_KEY_SIZE(len));
 		int r = 0;
 
 		if (!key)
 			return -ENOMEM;
+		isms_ldap_dn_key_into(*dns, key);
 		ai = SMAP_IDX(isms_smap_get(&a->acc_dn, key));
 		gi = SMAP_IDX(isms_smap_get(&a->grp_dn, key));
-		free(key);
+		if (key != kb)
+			free(key);
 		if (ai)
 			r = direct_add_acc(d, ai - 1, attr);
 		else if (gi && gi - 1 != self)
@@ -157,11 +159,13 @@ static int existing_load(struct apply *a, struct isms_smap *m, struct existing *
 		x->id = sqlite3_column_int64(st, 0);
 		x->group_id = sqlite3_column_int64(st, 2);
 		x->via_id = sqlite3_column_int64(st, 3);
-		x->path = isms_db_col_strdup(st, 4);
-		x->attr = isms_db_col_strdup(st, 5);
-		x->key = strdup(mem_key(key, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
-					sqlite3_column_int64(st, 3)));
-		if (!x->key) {
+		/* The strings of loaded rows live in the apply's pool. */
+		x->path = isms_pool_strdup(&a->pool, (const char *)sqlite3_column_text(st, 4));
+		x->attr = isms_pool_strdup(&a->pool, (const char *)sqlite3_column_text(st, 5));
+		x->key = isms_pool_strdup(&a->pool, mem_key(key, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+							    sqlite3_column_int64(st, 3)));
+		if (!x->key || (!x->path && sqlite3_column_type(st, 4) != SQLITE_NULL) ||
+		    (!x->attr && sqlite3_column_type(st, 5) != SQLITE_NULL)) {
 			r = -ENOMEM;
 			break;
 		}
@@ -173,8 +177,6 @@ static int existing_load(struct apply *a, struct isms_smap *m, struct existing *
 			r = -ENOMEM;
 	if (r < 0) {
 		isms_smap_free(m);
-		for (size_t i = 0; i < n; i++)
-			existing_free(&ex[i]);
 		free(ex);
 		return r == -ENOMEM ? isms_err_set(a->err, r, "out of memory") : r;
 	}
@@ -375,9 +377,7 @@ void sync_members_free(struct apply *a)
 			free(x);
 		}
 	}
-	for (size_t i = 0; i < a->nmem_ex; i++)
-		existing_free(&a->mem_ex[i]);
-	free(a->mem_ex);
+	free(a->mem_ex);   /* their strings are in the pool */
 	a->mem_ex = NULL;
 	a->nmem_ex = 0;
 	isms_smap_free(&a->mem);
