@@ -102,6 +102,9 @@ static char *summary_json(const struct isms_sync_summary *s)
 	return txt;
 }
 
+#define CONTENT_SIZE_LIMIT "content sync stopped by the server's size limit;" \
+	" give the bind DN no size limit to sync incrementally"
+
 static double elapsed(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -121,7 +124,7 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 	char *cookies = NULL, *new_cookies = NULL, *summary = NULL;
 	int64_t started = isms_now();
 	LDAP *ld = NULL;
-	bool streamed = false, as_delta = false;
+	bool streamed = false, content = false, as_delta = false;
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -137,27 +140,24 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 		return r;
 	if (!opts->full && isms_ldap_supports_control(ld, LDAP_CONTROL_SYNC)) {
 		cookies = last_cookies(ctx->reg, conf->ldap_uri, &memberships);
-		r = sync_read_incremental(ld, ctx, opts, cookies, memberships, &snap, &delta, &as_delta, &new_cookies,
-					  &sum->skipped, err);
+		/* Without a cookie the server sends every entry: they are applied as
+		 * they arrive, as a full read's are (content, below). */
+		content = streamed = cookies == NULL;
+		if (cookies)
+			r = sync_read_incremental(ld, ctx, opts, cookies, memberships, &snap, &delta, &as_delta,
+						  &new_cookies, &sum->skipped, err);
 		if ((r == -ESTALE || r == -EOPNOTSUPP || r == -EBADMSG) && cookies) {
 			/* Too old for the server's history, not its own, or nothing to apply it to:
 			 * start over without a cookie. */
 			isms_snapshot_free(&snap);
 			sum->fallback = strdup(r == -ESTALE ? "sync cookie stale" :
 					       r == -EBADMSG ? "stored snapshot unreadable" : "server refused the sync cookie");
-			free(cookies);
-			cookies = NULL;
 			isms_err_clear(err);
-			r = sync_read_incremental(ld, ctx, opts, NULL, -1, &snap, &delta, &as_delta, &new_cookies,
-						  &sum->skipped, err);
-		}
-		if (r == -EOPNOTSUPP || r == -E2BIG) {
+			r = 0;
+			content = streamed = true;
+		} else if (r == -E2BIG) {
 			isms_snapshot_free(&snap);
-			free(sum->fallback);
-			/* Content sync cannot be paged: a size-limited bind DN reads in full, paged. */
-			sum->fallback = strdup(r == -E2BIG ? "content sync stopped by the server's size limit;"
-							     " give the bind DN no size limit to sync incrementally"
-							   : "server refused content sync");
+			sum->fallback = strdup(CONTENT_SIZE_LIMIT);
 			isms_err_clear(err);
 			r = sync_read_full(ld, conf, opts, &snap, &sum->skipped, err);
 		} else if (r == 0 && cookies) {
@@ -182,9 +182,24 @@ int isms_sync_run(struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 	r = isms_db_begin(ctx->reg, err);
 	if (r < 0)
 		goto done;
-	if (streamed)
-		r = sync_read_and_apply(ctx, ld, opts, &snap, sum, err);
-	else if (as_delta)
+	if (streamed) {
+		r = sync_read_and_apply(ctx, ld, opts, content ? &new_cookies : NULL, &snap, sum, err);
+		if (content && (r == -EOPNOTSUPP || r == -E2BIG)) {
+			/* Content sync cannot be paged: a size-limited bind DN reads in
+			 * full, paged, from the start (nothing of the first try is kept). */
+			char *fallback = strdup(r == -E2BIG ? CONTENT_SIZE_LIMIT : "server refused content sync");
+
+			isms_db_rollback(ctx->reg);
+			isms_snapshot_free(&snap);
+			isms_sync_summary_free(sum);
+			sum->mode = "full";
+			sum->fallback = fallback;
+			isms_err_clear(err);
+			r = isms_db_begin(ctx->reg, err);
+			if (r == 0)
+				r = sync_read_and_apply(ctx, ld, opts, NULL, &snap, sum, err);
+		}
+	} else if (as_delta)
 		r = sync_apply_delta(ctx, ld, &delta, opts, sum, err);
 	else
 		r = isms_sync_apply(ctx, ld, &snap, opts, sum, err);

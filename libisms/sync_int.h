@@ -214,14 +214,15 @@ int sync_person_set(char **field, const char *v);
 /* sync_read.c: read the directory. A full paged read into snap; a content
  * sync (cookies: the stored JSON or NULL; -ESTALE/-EOPNOTSUPP/-EBADMSG/-E2BIG
  * tell the caller to read otherwise); a full read applied as it arrives,
- * inside the caller's transaction. */
+ * inside the caller's transaction: paged, or with ret_cookies a content sync
+ * without a cookie (its new cookies there; -EOPNOTSUPP/-E2BIG as above). */
 int sync_read_full(LDAP *ld, const struct isms_conf *conf, const struct isms_sync_opts *opts,
 		   struct isms_snapshot *snap, long long *skipped, struct isms_err *err);
 int sync_read_incremental(LDAP *ld, struct isms_ctx *ctx, const struct isms_sync_opts *opts,
 			  const char *cookies, long long memberships, struct isms_snapshot *snap,
 			  struct sync_delta *delta, bool *ret_delta, char **ret_cookies,
 			  long long *skipped, struct isms_err *err);
-int sync_read_and_apply(struct isms_ctx *ctx, LDAP *ld, const struct isms_sync_opts *opts,
+int sync_read_and_apply(struct isms_ctx *ctx, LDAP *ld, const struct isms_sync_opts *opts, char **ret_cookies,
 			struct isms_snapshot *snap, struct isms_sync_summary *sum, struct isms_err *err);
 
 /* sync_apply.c: one apply, fed entry by entry (the read may still be running). */

@@ -1,6 +1,7 @@
 /* Reading the directory for a sync: a full paged read (RFC 2696), a content
  * sync (RFC 4533) applied to the stored snapshot, and the reader thread that
- * hands a full read's entries to the apply as they arrive. */
+ * hands the entries of a full read, or of a content sync without a cookie
+ * (which sends every entry), to the apply as they arrive. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,8 @@ struct feed {
 	LDAP *ld;
 	const struct isms_conf *conf;
 	struct isms_sync_opts opts;
+	bool content;           /* a content sync without a cookie, not a paged read */
+	char *cookies;          /* its new cookies, as sync_read_incremental gives them */
 	long long skipped;
 	struct isms_err err;
 };
@@ -393,10 +396,87 @@ int sync_read_incremental(LDAP *ld, struct isms_ctx *ctx, const struct isms_sync
 	return r;
 }
 
+/* An entry of a content sync without a cookie: every entry comes with its
+ * attributes. What a delete or a present without attributes would say is
+ * relative to a cookie, so it is passed over, as the merge of a content sync
+ * without a cookie passes over it (merge_kind). */
+static int stream_sync_entry(LDAP *ld, LDAPMessage *msg, enum isms_sync_state state, const char *uuid, void *arg)
+{
+	struct reader *rd = arg;
+	struct isms_ldap_entry *e = NULL;
+	int r;
+
+	(void)uuid;
+	if (state == ISMS_SYNC_DELETE)
+		return 0;
+	r = isms_ldap_entry_read(ld, msg, rd->conf, rd->kind, &e);
+	if (r == -ENODATA) {
+		if (state != ISMS_SYNC_PRESENT)
+			(*rd->skipped)++;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	r = feed_push(rd->feed, e);
+	if (r < 0) {
+		isms_ldap_entry_free(e);
+		return r;
+	}
+	rd->seen++;
+	reader_progress(rd);
+	return 0;
+}
+
+static int stream_sync_uuid(const char *uuid, bool deleted, void *arg)
+{
+	(void)uuid;
+	(void)deleted;
+	(void)arg;
+	return 0;
+}
+
+/* Both kinds by content sync without a cookie, into the feed; the new cookies
+ * in f->cookies. */
+static int read_content(struct feed *f)
+{
+	static const char *const names[2] = { "accounts", "groups" };
+	json_t *out = json_object();
+	int r = out ? 0 : -ENOMEM;
+
+	f->skipped = 0;
+	for (int k = 0; k < 2 && r == 0; k++) {
+		struct reader rd = { .conf = f->conf, .feed = f, .kind = k ? ISMS_LDAP_GROUP : ISMS_LDAP_ACCOUNT,
+				     .opts = &f->opts, .skipped = &f->skipped };
+		struct isms_syncrepl_ops ops = { .entry = stream_sync_entry, .uuid_set = stream_sync_uuid, .arg = &rd };
+		struct isms_syncrepl_result res = { 0 };
+		const char **attrs = isms_ldap_attrs(f->conf, rd.kind);
+
+		if (!attrs) {
+			r = -ENOMEM;
+			break;
+		}
+		r = isms_ldap_syncrepl(f->ld, f->conf, base_of(f->conf, rd.kind), filter_of(f->conf, rd.kind), attrs,
+				       NULL, &ops, &res, &f->err);
+		free(attrs);
+		if (r == 0 && res.cookie)
+			r = json_object_set_new(out, names[k], json_string(res.cookie)) < 0 ? -ENOMEM : 0;
+		free(res.cookie);
+	}
+	if (r == 0) {
+		f->cookies = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+		if (!f->cookies)
+			r = -ENOMEM;
+	}
+	json_decref(out);
+	if (r == -ENOMEM && !f->err.code)
+		isms_err_set(&f->err, r, "out of memory");
+	return r;
+}
+
 static void *feed_read(void *arg)
 {
 	struct feed *f = arg;
-	int r = read_full(f->ld, f->conf, &f->opts, NULL, f, &f->skipped, &f->err);
+	int r = f->content ? read_content(f) : read_full(f->ld, f->conf, &f->opts, NULL, f, &f->skipped, &f->err);
 
 	pthread_mutex_lock(&f->mu);
 	f->done = true;
@@ -443,11 +523,11 @@ static void feed_stop(struct feed *f)
  * of it on a first sync), so that the sync takes about as long as the slower
  * of the server and the registry rather than both. The LDAP handle is the
  * reader's until it ends; the registry is only ever used from here. */
-int sync_read_and_apply(struct isms_ctx *ctx, LDAP *ld, const struct isms_sync_opts *opts,
+int sync_read_and_apply(struct isms_ctx *ctx, LDAP *ld, const struct isms_sync_opts *opts, char **ret_cookies,
 			struct isms_snapshot *snap, struct isms_sync_summary *sum, struct isms_err *err)
 {
 	struct feed f = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
-			  .ld = ld, .conf = ctx->conf, .opts = *opts };
+			  .ld = ld, .conf = ctx->conf, .opts = *opts, .content = ret_cookies != NULL };
 	struct isms_ldap_entry **batch = NULL;
 	size_t nb = 0, capb = 0;
 	struct apply a;
@@ -493,5 +573,10 @@ int sync_read_and_apply(struct isms_ctx *ctx, LDAP *ld, const struct isms_sync_o
 	if (r == 0)
 		r = sync_apply_finish(&a);
 	sync_apply_free(&a);
+	if (r == 0 && ret_cookies) {
+		*ret_cookies = f.cookies;
+		f.cookies = NULL;
+	}
+	free(f.cookies);
 	return r;
 }

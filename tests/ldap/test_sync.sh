@@ -284,6 +284,26 @@ test_paging_reads_a_directory_larger_than_the_size_limit() {
 	assert_eq "$(sql registry "SELECT count(*) FROM accounts WHERE source = 'ldap'")" 7
 }
 
+test_content_sync_stopped_by_the_size_limit_starts_over_paged() {
+	SLAPD_MODULES=syncprov SLAPD_SIZELIMIT="size.soft=3 size.hard=3 size.prtotal=unlimited" ldap_setup
+	conf_set ldap page_size 2
+	# no cookie yet: a content sync, applied as it arrives, stops after 3
+	# entries; what it wrote is rolled back and a paged read starts over
+	assert_exit 0 actl --json sync
+	assert_contains "$(json_field "$OUT" fallback)" "size limit"
+	assert_eq "$(json_field "$OUT" mode)" full
+	assert_eq "$(json_field "$OUT" accounts)" 7
+	assert_eq "$(json_field "$OUT" added)" 7
+	assert_eq "$(json_field "$OUT" groups_added)" 7
+	assert_eq "$(sql registry "SELECT count(*) FROM accounts WHERE source = 'ldap'")" 7
+	assert_eq "$(sql registry "SELECT count(*) FROM (SELECT uuid FROM ldap_entries GROUP BY uuid, kind HAVING count(*) > 1)")" 0
+	assert_eq "$(sql state "SELECT count(*) FROM audit_events WHERE event = 'sync'")" 1
+	# and again: nothing to change
+	assert_exit 0 actl --json sync
+	assert_contains "$(json_field "$OUT" fallback)" "size limit"
+	assert_eq "$(json_field "$OUT" added)$(json_field "$OUT" changed)$(json_field "$OUT" departed)" 000
+}
+
 test_size_limit_that_paging_cannot_pass_is_a_clear_error() {
 	SLAPD_SIZELIMIT="size.soft=3 size.hard=3 size.prtotal=5" ldap_setup
 	conf_set ldap page_size 2
