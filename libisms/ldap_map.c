@@ -372,7 +372,8 @@ int isms_ldap_dn_rdn_value(const char *dn, char **ret)
 	char *v;
 
 	if (!dn || ldap_str2dn(dn, &parsed, LDAP_DN_FORMAT_LDAP) != LDAP_SUCCESS || !parsed ||
-	    !parsed[0] || !parsed[0][0]) {
+	    !parsed[0] || !parsed[0][0] || !parsed[0][0]->la_value.bv_val || !parsed[0][0]->la_value.bv_len) {
+		/* no RDN, or an empty value ("uid=,ou=people"): no name in it */
 		ldap_dnfree(parsed);
 		return -EINVAL;
 	}
@@ -497,7 +498,8 @@ static bool dn_blank_dropped(const char *p, const char *out, const char *o, bool
 }
 
 /* Escapes decoded ("\C3\B6" is "ö"; specials stay escaped, "\2C" and "\,"
- * both as "\,") and blanks dropped, into t (strlen(dn) + 1 bytes). */
+ * both as "\,") and blanks dropped, into t (strlen(dn) + 2 bytes: a lone
+ * backslash at the end becomes an escaped one). */
 static void dn_unescape(const char *dn, char *t)
 {
 	char *start = t;
@@ -506,14 +508,21 @@ static void dn_unescape(const char *dn, char *t)
 	for (const char *p = dn; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
-		if (c == '\\' && p[1]) {
+		if (c == '\\') {
 			int hi = hexval(p[1]), lo = hi >= 0 && p[2] ? hexval(p[2]) : -1;
 
 			if (lo >= 0) {
 				c = (unsigned char)(hi << 4 | lo);
 				p += 2;
-			} else {
+			} else if (p[1]) {
 				c = (unsigned char)*++p;
+			}   /* else a backslash that ends the DN escapes nothing: kept, escaped */
+			if (c == 0) {
+				/* "\00" stays as it is: a key is a C string */
+				memcpy(t, "\\00", 3);
+				t += 3;
+				last_escaped = true;
+				continue;
 			}
 			last_escaped = dn_special(c);
 			if (last_escaped)
@@ -534,7 +543,7 @@ void isms_ldap_dn_key_into(const char *dn, char *out)
 	char stack[512], *tmp = stack, *o = out;
 	size_t len;
 
-	if (dn_key_slow(dn, &len) && (len < sizeof(stack) || (tmp = malloc(len + 1)))) {
+	if (dn_key_slow(dn, &len) && (len + 2 <= sizeof(stack) || (tmp = malloc(len + 2)))) {
 		/* An escape or UTF-8: decoded, then folded to lower case beyond
 		 * ASCII too. slapd returns a member value as it was written, so
 		 * "uid=JÖRG" and "uid=J\C3\B6rg" must both find uid=jörg. */
@@ -542,7 +551,7 @@ void isms_ldap_dn_key_into(const char *dn, char *out)
 		for (const char *p = tmp; *p;) {
 			size_t n;
 
-			if (*p == '\\') {
+			if (*p == '\\' && p[1]) {   /* an escaped special: a pair, always */
 				*o++ = *p++;
 				*o++ = *p++;
 				continue;

@@ -73,6 +73,9 @@ static const struct {
 	{ "cn=a\\20,ou=x", "cn=a\\ ,ou=x" },
 	/* not UTF-8: kept as it is */
 	{ "cn=\xff\xfe" "A,ou=x", "cn=\xff\xfe" "a,ou=x" },
+	/* a backslash that ends the DN escapes nothing; an escaped NUL ends nothing */
+	{ "cn=A\\", "cn=a\\\\" },
+	{ "uid=a\\00x,ou=x", "uid=a\\00x,ou=x" },
 };
 
 static void test_rdn_value_and_dn_key(void **state)
@@ -87,6 +90,7 @@ static void test_rdn_value_and_dn_key(void **state)
 	assert_string_equal(v, "Smith, John");
 	free(v);
 	assert_true(isms_ldap_dn_rdn_value("not a dn", &v) < 0);
+	assert_true(isms_ldap_dn_rdn_value("uid=,ou=people,dc=example,dc=com", &v) < 0);
 	for (size_t i = 0; i < ISMS_ARRAY_SIZE(keys); i++) {
 		k = isms_ldap_dn_key(keys[i].dn);
 		assert_non_null(k);
