@@ -90,14 +90,17 @@ static void reader_progress(struct reader *rd)
 				   rd->kind == ISMS_LDAP_ACCOUNT ? "reading accounts" : "reading groups", rd->seen, 0);
 }
 
-static int paged_entry(LDAP *ld, LDAPMessage *msg, void *arg)
+/* Read one entry and hand it on (to the feed, else the snapshot). An entry
+ * without entryUUID or name is not something we can key: counted as skipped
+ * when count_unkeyed. */
+static int reader_take(struct reader *rd, LDAP *ld, LDAPMessage *msg, bool count_unkeyed)
 {
-	struct reader *rd = arg;
-	struct isms_ldap_entry *e;
+	struct isms_ldap_entry *e = NULL;
 	int r = isms_ldap_entry_read(ld, msg, rd->conf, rd->kind, &e);
 
 	if (r == -ENODATA) {
-		(*rd->skipped)++;   /* no entryUUID or no name: not something we can key */
+		if (count_unkeyed)
+			(*rd->skipped)++;
 		return 0;
 	}
 	if (r < 0)
@@ -110,6 +113,11 @@ static int paged_entry(LDAP *ld, LDAPMessage *msg, void *arg)
 	rd->seen++;
 	reader_progress(rd);
 	return 0;
+}
+
+static int paged_entry(LDAP *ld, LDAPMessage *msg, void *arg)
+{
+	return reader_take(arg, ld, msg, true);
 }
 
 static const char *base_of(const struct isms_conf *conf, enum isms_ldap_kind kind)
@@ -402,29 +410,10 @@ int sync_read_incremental(LDAP *ld, struct isms_ctx *ctx, const struct isms_sync
  * without a cookie passes over it (merge_kind). */
 static int stream_sync_entry(LDAP *ld, LDAPMessage *msg, enum isms_sync_state state, const char *uuid, void *arg)
 {
-	struct reader *rd = arg;
-	struct isms_ldap_entry *e = NULL;
-	int r;
-
 	(void)uuid;
 	if (state == ISMS_SYNC_DELETE)
 		return 0;
-	r = isms_ldap_entry_read(ld, msg, rd->conf, rd->kind, &e);
-	if (r == -ENODATA) {
-		if (state != ISMS_SYNC_PRESENT)
-			(*rd->skipped)++;
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	r = feed_push(rd->feed, e);
-	if (r < 0) {
-		isms_ldap_entry_free(e);
-		return r;
-	}
-	rd->seen++;
-	reader_progress(rd);
-	return 0;
+	return reader_take(arg, ld, msg, state != ISMS_SYNC_PRESENT);
 }
 
 static int stream_sync_uuid(const char *uuid, bool deleted, void *arg)
