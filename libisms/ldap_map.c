@@ -400,22 +400,11 @@ static bool dn_key_slow(const char *dn, size_t *ret_len)
 
 char *isms_ldap_dn_key(const char *dn)
 {
-	size_t len;
-	bool slow;
-	char *out, *fit;
+	char *out = dn ? malloc(ISMS_DN_KEY_SIZE(strlen(dn))) : NULL;
 
-	if (!dn)
-		return NULL;
-	slow = dn_key_slow(dn, &len);
-	out = malloc(slow ? ISMS_DN_KEY_SIZE(len) : len + 1);
-	if (!out || !slow) {
-		if (out)
-			isms_ldap_dn_key_into(dn, out);
-		return out;
-	}
-	isms_ldap_dn_key_into(dn, out);
-	fit = realloc(out, strlen(out) + 1);
-	return fit ? fit : out;
+	if (out)
+		isms_ldap_dn_key_into(dn, out);
+	return out;
 }
 
 static int hexval(char c)

@@ -7,9 +7,6 @@
 . "$(dirname "$0")/../lib/slapd.sh"
 . "$(dirname "$0")/../lib/sync.sh"
 
-# nss_wrapper (preloaded by actl) must not dlopen libc with RTLD_DEEPBIND under ASan.
-export NSS_WRAPPER_DISABLE_DEEPBIND=1
-LDIF=$TOP/examples/directory.ldif
 PEOPLE=ou=people,dc=example,dc=com
 
 # ldap_setup [LDIF...]: a server (SLAPD_MODULES/SLAPD_SIZELIMIT from the caller),

@@ -13,9 +13,6 @@
 . "$(dirname "$0")/../lib/slapd.sh"
 . "$(dirname "$0")/../lib/sync.sh"
 
-# nss_wrapper (preloaded by actl) must not dlopen libc with RTLD_DEEPBIND under ASan.
-export NSS_WRAPPER_DISABLE_DEEPBIND=1
-LDIF=$TOP/examples/directory.ldif
 BASE=dc=example,dc=com
 PEOPLE=ou=people,$BASE
 GRP=ou=groups,$BASE

@@ -8,8 +8,6 @@
 . "$(dirname "$0")/../lib/slapd.sh"
 . "$(dirname "$0")/../lib/sync.sh"
 
-# nss_wrapper (preloaded by actl) must not dlopen libc with RTLD_DEEPBIND under ASan.
-export NSS_WRAPPER_DISABLE_DEEPBIND=1
 PEOPLE=ou=people,dc=example,dc=com
 
 # ldap_setup: a server with syncprov, a test root, and two syncs done: the

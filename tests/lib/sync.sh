@@ -2,6 +2,9 @@
 # as its reader account, and the ways they look at the result. Sourced after
 # harness.sh, root.sh and slapd.sh.
 
+# The sample directory the suites start from.
+LDIF=$TOP/examples/directory.ldif
+
 # sync_root LDIF...: a server (SLAPD_MODULES/SLAPD_SIZELIMIT from the caller)
 # loaded with the LDIF files, a test root, and [ldap] pointing at the server
 # as the read-only reader account, with admins privileged.
