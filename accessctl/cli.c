@@ -73,6 +73,7 @@ int cli_fail(const struct cli *cli, int code, const char *fmt, ...)
 {
 	va_list ap;
 
+	cli_progress_end();
 	fprintf(stderr, "%s: ", cli->prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -118,23 +119,42 @@ void cli_audit(struct cli *cli, const char *event, const char *subject, const ch
 		fprintf(stderr, "%s: warning: audit event not stored: %s\n", cli->prog, err.msg);
 }
 
+/* The percentage the open bar shows; -1: no bar is open. */
+static int progress_last = -1;
+
 void cli_progress(const char *label, long long done, long long total)
 {
-	static int last = -1;
+	static int tty = -1;   /* stderr is a terminal: asked once */
 	int pct, width = 30, fill;
 
-	if (!isatty(STDERR_FILENO) || total <= 0)
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO);
+	if (total <= 0 || !tty)
 		return;
+	if (done > total)
+		done = total;
 	pct = (int)(done * 100 / total);
-	if (pct == last && done != total)
+	if (pct == progress_last && done != total)
 		return;
-	last = pct;
+	progress_last = pct;
 	fill = (int)(done * width / total);
 	fprintf(stderr, "\r%-16s [%.*s%*s] %3d%% (%lld/%lld)", label, fill,
 		"##############################", width - fill, "", pct, done, total);
-	if (done >= total) {
-		fputc('\n', stderr);
-		last = -1;
-	}
+	if (done >= total)
+		cli_progress_end();
 	fflush(stderr);
+}
+
+void cli_progress_end(void)
+{
+	if (progress_last < 0)
+		return;
+	fputc('\n', stderr);
+	progress_last = -1;
+}
+
+void cli_progress_cb(void *arg, const char *phase, long long done, long long total)
+{
+	(void)arg;
+	cli_progress(phase, done, total);
 }

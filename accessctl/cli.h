@@ -59,8 +59,13 @@ void cli_json_print(json_t *v);
 void cli_audit(struct cli *cli, const char *event, const char *subject, const char *result,
 	       const char *reason, const char *details);
 
-/* Progress on a terminal (stderr): "label  [#####     ] 50% (500/1000)"; silent otherwise. */
+/* Progress on a terminal (stderr): "label  [#####     ] 50% (500/1000)"; silent otherwise.
+ * The bar's line ends when done reaches total, or at cli_progress_end (cli_fail
+ * calls it, so that an error stopping the work starts a line of its own). */
 void cli_progress(const char *label, long long done, long long total);
+void cli_progress_end(void);
+/* cli_progress as the callback libisms takes (isms_progress_fn); arg unused. */
+void cli_progress_cb(void *arg, const char *phase, long long done, long long total);
 
 /* Commands, one file per family. */
 int cmd_init(struct cli *cli, int argc, char **argv);

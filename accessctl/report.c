@@ -140,7 +140,7 @@ int cmd_report(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, &cmd_report_def, "unexpected argument '%s'", argv[optind]);
 	if ((r = cli_open(cli)) != EXIT_OK)
 		return r;
-	if (isms_compliance_report(&cli->ctx, &rep, &err) < 0)
+	if (isms_compliance_report(&cli->ctx, cli_progress_cb, NULL, &rep, &err) < 0)
 		return cli_fail(cli, EXIT_USAGE, "report: %s", err.msg);
 	if (out && !(f = fopen(out, "we"))) {
 		json_decref(rep);

@@ -94,7 +94,7 @@ static int review_start(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, &cmd_review_def, "start needs --period YYYY-Qn or YYYY-annual");
 	if ((r = cli_open(cli)) != EXIT_OK)
 		return r;
-	if (isms_review_start(&cli->ctx, period, scope, &c, &rows, &err) < 0) {
+	if (isms_review_start(&cli->ctx, period, scope, cli_progress_cb, NULL, &c, &rows, &err) < 0) {
 		cli_audit(cli, "review_start", period, "fail", "refused", err.msg);
 		return cli_fail(cli, err.code == -EINVAL ? EXIT_USAGE : EXIT_FINDINGS, "review start: %s",
 				err.msg);

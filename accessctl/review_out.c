@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "db.h"
@@ -15,6 +16,8 @@ struct ws_ctx {
 	const struct isms_review_campaign *c;
 	const char *dir;
 	bool say;
+	bool bar;                       /* progress on stderr, by rows written */
+	long long done, total;
 	struct isms_err err;
 };
 
@@ -48,19 +51,29 @@ static int ws_one(void *u, const char *no, const char *name, int64_t rows, int64
 	if (r >= 0 && w->say && !w->cli->json)
 		printf("%-32s %7lld rows  %s/%s-%s.{csv,xlsx}\n", name, (long long)rows, w->dir,
 		       w->c->name, s);
+	w->done += rows;
+	if (r >= 0 && w->bar)
+		cli_progress("worksheets", w->done, w->total);
 	return r < 0 ? r : 0;
 }
 
 int review_write_worksheets(struct cli *cli, const struct isms_review_campaign *c, const char *dir,
 			    bool say)
 {
-	struct ws_ctx w = { .cli = cli, .c = c, .dir = dir, .say = say };
+	/* A bar where no line per reviewer goes to the same terminal. */
+	struct ws_ctx w = { .cli = cli, .c = c, .dir = dir, .say = say,
+			    .bar = !say || cli->json || !isatty(STDOUT_FILENO) };
 	char path[4096];
 	int r;
 
 	if (isms_mkdir_p(dir, 0750) < 0)
 		return cli_fail(cli, EXIT_USAGE, "review: cannot create %s: %s", dir, strerror(errno));
-	r = isms_review_reviewers(cli->ctx.reg, c->id, ws_one, &w, &w.err);
+	if (w.bar && (w.total = isms_db_count(cli->ctx.reg, &w.err, "SELECT count(*) FROM review_items"
+					      " WHERE campaign_id = ?", "i", c->id)) < 0)
+		r = (int)w.total;
+	else
+		r = isms_review_reviewers(cli->ctx.reg, c->id, ws_one, &w, &w.err);
+	cli_progress_end();
 	if (r >= 0) {
 		(void)snprintf(path, sizeof(path), "%s/%s-summary.html", dir, c->name);
 		r = isms_worksheet_write_html(cli->ctx.reg, c, path, &w.err);

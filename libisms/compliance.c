@@ -25,6 +25,8 @@ struct report {
 	json_t *controls;
 	int failing;
 	int64_t now;
+	isms_progress_fn progress;
+	void *progress_arg;
 };
 
 static void control(struct report *rp, const char *id, const char *title, const char *criterion,
@@ -86,10 +88,13 @@ static int accounts_controls(struct report *rp, json_t *charts, struct isms_err 
 {
 	struct isms_conf *c = rp->ctx->conf;
 	json_t *unenrolled = json_array(), *unrecorded = json_array();
-	long long required = 0, enrolled = 0, privileged = 0;
+	long long required = 0, enrolled = 0, privileged = 0, total = 0, done = 0;
 	sqlite3_stmt *st;
 	int r;
 
+	if (rp->progress && (total = isms_db_count(rp->ctx->reg, err,
+						     "SELECT count(*) FROM accounts WHERE status = 'active'", NULL)) < 0)
+		goto fail;
 	st = isms_db_query(rp->ctx->reg, err,
 			   "SELECT a.name, a.uid, a.gid, a.kind, a.shell, t.status FROM accounts a"
 			   " LEFT JOIN mfa_tokens t ON t.account_id = a.id"
@@ -143,10 +148,14 @@ static int accounts_controls(struct report *rp, json_t *charts, struct isms_err 
 			if (!shell || strcmp(shell, c->recorder) != 0)
 				json_array_append_new(unrecorded, json_string(name));
 		}
+		if (rp->progress && (++done & 255) == 0)
+			rp->progress(rp->progress_arg, "accounts", done, total);
 	}
 	isms_db_done(st);
 	if (r < 0)
 		goto fail;
+	if (rp->progress)
+		rp->progress(rp->progress_arg, "accounts", done, done);
 	json_object_set_new(charts, "mfa", json_pack("{s:I,s:I}", "enrolled", (json_int_t)enrolled,
 						     "required", (json_int_t)required));
 	control(rp, "mfa_coverage", "MFA for every account that requires it", "CC6.1",
@@ -357,9 +366,11 @@ static int operations_controls(struct report *rp, struct isms_err *err)
 	return 0;
 }
 
-int isms_compliance_report(struct isms_ctx *ctx, json_t **ret, struct isms_err *err)
+int isms_compliance_report(struct isms_ctx *ctx, isms_progress_fn progress, void *progress_arg,
+			   json_t **ret, struct isms_err *err)
 {
-	struct report rp = { .ctx = ctx, .controls = json_array(), .now = isms_now() };
+	struct report rp = { .ctx = ctx, .controls = json_array(), .now = isms_now(),
+			     .progress = progress, .progress_arg = progress_arg };
 	json_t *charts = json_object();
 	char when[32];
 	int r;

@@ -7,6 +7,7 @@
 
 #include "ctx.h"
 #include "err.h"
+#include "util.h"
 
 /* Controls' states. "fail" makes `accessctl report` exit 1; "info" never does. */
 #define ISMS_CONTROL_PASS "pass"
@@ -14,7 +15,9 @@
 #define ISMS_CONTROL_INFO "info"
 
 /* Build {"host":..., "generated_at":..., "controls":[{"id","title","criterion",
- * "state","summary","accounts":[...]}...], "failing":N, "charts":{...}}. */
-int isms_compliance_report(struct isms_ctx *ctx, json_t **ret, struct isms_err *err);
+ * "state","summary","accounts":[...]}...], "failing":N, "charts":{...}}.
+ * progress (may be NULL) is told of the active accounts checked, phase "accounts". */
+int isms_compliance_report(struct isms_ctx *ctx, isms_progress_fn progress, void *progress_arg,
+			   json_t **ret, struct isms_err *err);
 
 #endif

@@ -625,6 +625,24 @@ sqlite3_stmt *isms_db_query(sqlite3 *db, struct isms_err *err, const char *sql, 
 	return st;
 }
 
+long long isms_db_count(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	long long n;
+	int r;
+
+	va_start(ap, fmt);
+	st = db_vquery(db, err, sql, fmt, ap);
+	va_end(ap);
+	if (!st)
+		return err && err->code ? err->code : -EIO;
+	r = isms_db_step(st, err);
+	n = r == 1 ? sqlite3_column_int64(st, 0) : r;
+	isms_db_done(st);
+	return n;
+}
+
 int isms_db_exec(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *st;

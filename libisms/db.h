@@ -83,6 +83,9 @@ void isms_db_fork_child(void);
  * (-EBUSY when the store is locked, -EEXIST on a constraint violation). */
 int isms_db_exec(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...);
 
+/* The first column of the first row of a query (a count), or negative errno. */
+long long isms_db_count(sqlite3 *db, struct isms_err *err, const char *sql, const char *fmt, ...);
+
 /* Reset a statement from isms_db_query and bind new arguments (same fmt rules), so
  * bulk work (review snapshots) prepares once and runs many times. */
 int isms_db_rebind(sqlite3_stmt *st, struct isms_err *err, const char *fmt, ...);

@@ -462,7 +462,11 @@ static int scope_parse(const struct isms_conf *conf, const char *kind, const cha
 	return 0;
 }
 
+/* The accounts a snapshot takes (its progress counts to how many there are). */
+#define SNAPSHOT_WHERE " WHERE a.status != 'revoked'"
+
 int isms_review_start(struct isms_ctx *ctx, const char *period, const char *scope,
+		      isms_progress_fn progress, void *progress_arg,
 		      struct isms_review_campaign *ret, int64_t *ret_rows, struct isms_err *err)
 {
 	struct snap s = { .ctx = ctx, .name = period, .as_of = isms_now() };
@@ -470,6 +474,7 @@ int isms_review_start(struct isms_ctx *ctx, const char *period, const char *scop
 	char *sources = NULL;
 	sqlite3_stmt *acc = NULL;
 	const char *kind;
+	long long total = 0, done = 0;
 	int r;
 
 	r = isms_review_period(ctx->conf, period, &kind, err);
@@ -544,16 +549,26 @@ int isms_review_start(struct isms_ctx *ctx, const char *period, const char *scop
 			    " t.confirmed_at FROM accounts a LEFT JOIN people p ON p.id = a.person_id"
 			    " LEFT JOIN people m ON m.employee_no = p.manager_no"
 			    " LEFT JOIN mfa_tokens t ON t.account_id = a.id AND t.status = 'active'"
-			    " WHERE a.status != 'revoked' ORDER BY a.name", NULL);
+			    SNAPSHOT_WHERE " ORDER BY a.name", NULL);
 	if (!s.mem || !s.login || !s.person || !s.prevrow || !s.ins || !acc) {
 		r = err->code ? err->code : -EIO;
 		goto fail;
 	}
+	if (progress && (total = isms_db_count(ctx->reg, err, "SELECT count(*) FROM accounts a" SNAPSHOT_WHERE,
+					       NULL)) < 0) {
+		r = (int)total;
+		goto fail;
+	}
 	r = isms_priv_cache_begin(ctx, err);
-	while (r == 0 && (r = isms_db_step(acc, err)) == 1)
+	while (r == 0 && (r = isms_db_step(acc, err)) == 1) {
 		if ((r = snapshot_account(&s, acc, err)) < 0)
 			break;
+		if (progress && (++done & 255) == 0)
+			progress(progress_arg, "snapshot", done, total);
+	}
 	isms_priv_cache_end(ctx);
+	if (progress && r == 0)
+		progress(progress_arg, "snapshot", done, done);
 	if (r < 0)
 		goto fail;
 	if ((r = isms_review_snapshot_hash(ctx->reg, s.id, hash, err)) < 0 ||

@@ -10,6 +10,7 @@
 
 #include "ctx.h"
 #include "err.h"
+#include "util.h"
 
 struct isms_review_campaign {
 	int64_t id;
@@ -42,8 +43,10 @@ int isms_review_period(const struct isms_conf *conf, const char *period, const c
 
 /* Freeze a campaign: select the population for the scope (NULL: the configured
  * scope of the period's kind), route each row to a reviewer, hash the snapshot.
+ * progress (may be NULL) is told of the accounts taken so far, phase "snapshot".
  * -EEXIST when a campaign of that name exists. */
 int isms_review_start(struct isms_ctx *ctx, const char *period, const char *scope,
+		      isms_progress_fn progress, void *progress_arg,
 		      struct isms_review_campaign *ret, int64_t *ret_rows, struct isms_err *err);
 
 /* Look a campaign up by name (NULL: the most recent one). -ENOENT when none. */

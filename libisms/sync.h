@@ -13,6 +13,7 @@
 
 #include "ctx.h"
 #include "err.h"
+#include "util.h"
 #include "ldap_map.h"
 
 struct isms_sync_opts {
@@ -20,7 +21,7 @@ struct isms_sync_opts {
 	bool force;             /* pass the max_removals guard */
 	bool full;              /* skip content sync: full paged snapshot */
 	/* Long work reports here (phase, done, total); total 0 when unknown. */
-	void (*progress)(void *arg, const char *phase, long long done, long long total);
+	isms_progress_fn progress;
 	void *progress_arg;
 };
 

@@ -13,6 +13,10 @@
 
 #define ISMS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Long work tells of its progress here: the phase, how much of total is done
+ * (total 0 when it is not known). */
+typedef void (*isms_progress_fn)(void *arg, const char *phase, long long done, long long total);
+
 /* NULL-terminated string lists, as the config keeps them. */
 char **isms_list_split(const char *csv);          /* "a, b,c" -> {"a","b","c",NULL}; NULL on ENOMEM */
 bool isms_list_contains(char *const *list, const char *s);

@@ -96,5 +96,15 @@ actl() {
 	"$ACCESSCTL_BIN" --root "$ROOT" "$@"
 }
 
+# actl_tty ARGS: actl under a pseudo-terminal (script(1)), for what is drawn
+# only on a terminal; stdout and stderr together in $OUT, each carriage return
+# (a progress bar redrawn) made a line end.
+actl_tty() {
+	local cmd="LD_PRELOAD='$NSS_WRAPPER_LIB:$BUILD/tools/syslogcap.so' NSS_WRAPPER_PASSWD='$ROOT/etc/passwd'" a
+	cmd+=" NSS_WRAPPER_GROUP='$ROOT/etc/group' ISMS_SYSLOG_CAPTURE='$SYSLOG' exec '$ACCESSCTL_BIN' --root '$ROOT'"
+	for a in "$@"; do cmd+=" '$a'"; done
+	OUT=$(script -qfec "$cmd" /dev/null | tr '\r' '\n')
+}
+
 # sql STORE QUERY: read a store with sqlite3 (registry or state).
 sql() { sqlite3 "$ROOT/var/lib/isms/$1.db" "$2"; }

@@ -132,6 +132,18 @@ test_locked_token_and_breakglass_are_listed_without_failing() {
 	assert_exit 0 actl report
 }
 
+test_progress_on_a_terminal_only_then_the_report() {
+	clean_root
+	actl report >/dev/null 2>"$ROOT/err"
+	[ ! -s "$ROOT/err" ] || fail "progress drawn off a terminal: $(cat "$ROOT/err")"
+	actl_tty report
+	assert_contains "$OUT" "accounts         [##############################] 100% (2/2)"
+	assert_contains "$OUT" "0 control(s) failing"
+	# the bar's line ends before the report begins
+	assert_contains "$OUT" "100% (2/2)
+"
+}
+
 test_html_report_is_self_contained() {
 	clean_root
 	# a hostile account name must come out as text, not markup

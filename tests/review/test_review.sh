@@ -604,4 +604,29 @@ PY
 	assert_exit 2 actl review export 2026-Q3 --format sailpoint
 }
 
+test_long_review_work_shows_progress_on_a_terminal_only() {
+	company
+	local accounts rows
+	accounts=$(sql registry "SELECT count(*) FROM accounts WHERE status != 'revoked'")
+	actl review start --period 2026-Q3 >/dev/null 2>"$T_TMP/err" || fail "review start failed"
+	[ ! -s "$T_TMP/err" ] || fail "progress drawn off a terminal: $(cat "$T_TMP/err")"
+	# On a terminal the snapshot counts the accounts to the end, then the result.
+	actl_tty review start --period 2026-annual
+	assert_contains "$OUT" "snapshot         [##############################] 100% ($accounts/$accounts)"
+	assert_contains "$OUT" "campaign 2026-annual started"
+	rows=$(item 2026-annual "count(*)" 1)
+	# Worksheets listed a line per reviewer on the terminal: no bar among them.
+	actl_tty review worksheets 2026-annual -o "$ROOT/ws"
+	assert_contains "$OUT" "$ROOT/ws/2026-annual-E002.{csv,xlsx}"
+	case $OUT in *"worksheets       ["*) fail "a bar among the worksheet lines: $OUT" ;; esac
+	# With --json (no lines), and for the bundle's worksheets at close, the bar counts rows.
+	actl_tty --json review worksheets 2026-annual -o "$ROOT/ws2"
+	assert_contains "$OUT" "worksheets       [##############################] 100% ($rows/$rows)"
+	assert_contains "$OUT" '{"campaign":"2026-annual"'
+	actl_tty review close 2026-annual -o "$ROOT/ev"
+	assert_contains "$OUT" "worksheets       [##############################] 100% ($rows/$rows)"
+	assert_contains "$OUT" "campaign 2026-annual closed"
+	[ -s "$ROOT/ev/manifest.sig" ] || fail "no bundle written"
+}
+
 run_tests

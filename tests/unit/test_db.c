@@ -481,6 +481,25 @@ static void test_constraint_violation_is_eexist(void **state)
 	isms_db_close(db);
 }
 
+static void test_count_returns_the_first_value_or_an_error(void **state)
+{
+	struct fixture *f = *state;
+	struct isms_err err = { 0 };
+	sqlite3 *db;
+
+	create_store(f);
+	assert_int_equal(isms_db_open(f->path, ISMS_STATE, 0, &db, &err), 0);
+	assert_int_equal(isms_db_exec(db, &err, "CREATE TABLE t (k TEXT)", NULL), 0);
+	assert_true(isms_db_count(db, &err, "SELECT count(*) FROM t", NULL) == 0);
+	assert_int_equal(isms_db_exec(db, &err, "INSERT INTO t VALUES ('a'), ('b'), ('b')", NULL), 0);
+	assert_true(isms_db_count(db, &err, "SELECT count(*) FROM t", NULL) == 3);
+	assert_true(isms_db_count(db, &err, "SELECT count(*) FROM t WHERE k = ?", "s", "b") == 2);
+	assert_true(isms_db_count(db, &err, "SELECT count(*) FROM t WHERE k = ?", "s", "z") == 0);
+	assert_true(isms_db_count(db, &err, "SELECT count(*) FROM nosuchtable", NULL) < 0);
+	unit_assert_contains(err.msg, "nosuchtable");
+	isms_db_close(db);
+}
+
 static void test_rollback_undoes_and_commit_keeps(void **state)
 {
 	struct fixture *f = *state;
@@ -575,6 +594,7 @@ int main(void)
 		T(test_every_format_char_binds),
 		T(test_bad_sql_and_bad_format_are_errors),
 		T(test_constraint_violation_is_eexist),
+		T(test_count_returns_the_first_value_or_an_error),
 		T(test_rollback_undoes_and_commit_keeps),
 		T(test_locked_store_is_ebusy),
 		T(test_integrity_check_passes_on_a_new_store),
