@@ -19,8 +19,8 @@
 
 const struct command cmd_offboard_def = {
 	"offboard", cmd_offboard, "revoke every account of a person who left (HR)",
-	"usage: accessctl offboard EMPLOYEE_NO --at TIME [--ticket REF]\n"
-	"       accessctl offboard --feed FILE|DIR [--ticket REF]\n\n"
+	"usage: accessctl offboard EMPLOYEE_NO --at TIME [--ticket REF] [--dry-run]\n"
+	"       accessctl offboard --feed FILE|DIR [--ticket REF] [--dry-run]\n\n"
 	"Record the person's termination (time from HR) and revoke every account the\n"
 	"person owns, as 'accessctl revoke' does. The termination row keeps the time\n"
 	"access was removed; 'accessctl report revocations' shows the delay.\n\n"
@@ -34,10 +34,14 @@ const struct command cmd_offboard_def = {
 	"again changes nothing. Terminations dated in the future wait for a later run.\n"
 	"With a directory, every *.csv in it is read and then moved to DIR/done/ (the\n"
 	"systemd path unit in examples/systemd runs this on the [paths] hr_drop_dir).\n\n"
+	"--dry-run checks the same rows and names, per person, the accounts that would\n"
+	"be revoked, and writes nothing: no termination, no revocation, no audit event,\n"
+	"and a drop directory's exports stay where they are.\n\n"
 	"Options:\n"
 	"  --at TIME       termination time: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or @EPOCH\n"
 	"  --feed PATH     HR export file, or a drop directory of them\n"
-	"  --ticket REF    change or HR ticket reference\n\n"
+	"  --ticket REF    change or HR ticket reference\n"
+	"  --dry-run       report what would be done; change nothing\n\n"
 	"Exit status: 0 all applied, 1 rows reported or some step remains (rerun\n"
 	"finishes it), 2 usage, configuration, or an export that is not CSV or lacks a\n"
 	"configured column.\n",
@@ -45,6 +49,7 @@ const struct command cmd_offboard_def = {
 
 struct tally {
 	int offboarded, unchanged, scheduled, issues, incomplete, fatal;
+	bool dry_run;  /* offboarded counts those that would be */
 	json_t *json;  /* array of row outcomes, with --json */
 };
 
@@ -66,15 +71,33 @@ static void note(struct cli *cli, struct tally *t, const char *file, size_t line
 		printf("%s: %s\n", file, msg);
 }
 
+/* --dry-run: the accounts the person owns, named; nothing written. */
+static int would_offboard(struct cli *cli, const struct isms_offboard_req *req,
+			  struct isms_revoke_result *res, struct isms_err *err)
+{
+	char **accounts = NULL, *names;
+	int r = isms_offboard_plan(&cli->ctx, req->employee_no, &accounts, err);
+
+	if (r != 0)
+		return r;
+	names = accounts[0] ? isms_list_join(accounts, ", ") : strdup("none");
+	isms_list_free(accounts);
+	if (!names)
+		return isms_err_set(err, -ENOMEM, "out of memory");
+	(void)snprintf(res->remaining, sizeof(res->remaining), "%s", names);
+	free(names);
+	return 0;
+}
+
 static int offboard_one(struct cli *cli, struct tally *t, const struct isms_offboard_req *req, const char *file,
 			size_t line)
 {
-	struct isms_revoke_result res;
+	struct isms_revoke_result res = { 0 };
 	struct isms_err err = { 0 };
 	char msg[900], when[32];
 	int r;
 
-	r = isms_offboard_person(&cli->ctx, req, &res, &err);
+	r = t->dry_run ? would_offboard(cli, req, &res, &err) : isms_offboard_person(&cli->ctx, req, &res, &err);
 	if (r == 1) {
 		t->unchanged++;
 		if (!file)
@@ -100,10 +123,16 @@ static int offboard_one(struct cli *cli, struct tally *t, const struct isms_offb
 		return r;
 	}
 	t->offboarded++;
-	(void)snprintf(msg, sizeof(msg), "%s%soffboarded (terminated %s, %d step(s) done)",
-		       file ? req->employee_no : "", file ? ": " : "",
-		       isms_time_iso(req->terminated_at, when, sizeof(when)), res.done);
-	note(cli, t, file ? file : req->employee_no, line, 0, "offboarded", req->employee_no, msg);
+	if (t->dry_run)
+		(void)snprintf(msg, sizeof(msg), "%s%swould be offboarded (terminated %s), revoking accounts: %s",
+			       file ? req->employee_no : "", file ? ": " : "",
+			       isms_time_iso(req->terminated_at, when, sizeof(when)), res.remaining);
+	else
+		(void)snprintf(msg, sizeof(msg), "%s%soffboarded (terminated %s, %d step(s) done)",
+			       file ? req->employee_no : "", file ? ": " : "",
+			       isms_time_iso(req->terminated_at, when, sizeof(when)), res.done);
+	note(cli, t, file ? file : req->employee_no, line, 0, t->dry_run ? "would_offboard" : "offboarded",
+	     req->employee_no, msg);
 	return 0;
 }
 
@@ -225,7 +254,7 @@ static void feed_dir(struct cli *cli, struct tally *t, const char *dir, const ch
 
 		if (asprintf(&path, "%s/%s", dir, names[i]) >= 0) {
 			feed_file(cli, t, path, ticket);
-			if (done && isms_mkdir_p(done, 0700) == 0 &&
+			if (done && !t->dry_run && isms_mkdir_p(done, 0700) == 0 &&
 			    asprintf(&dest, "%s/%s.%lld", done, names[i], (long long)isms_now()) >= 0 &&
 			    rename(path, dest) < 0)
 				note(cli, t, path, 0, 0, "error", NULL, "could not move it to done/");
@@ -244,6 +273,7 @@ int cmd_offboard(struct cli *cli, int argc, char **argv)
 		{ "at", required_argument, NULL, 'a' },
 		{ "feed", required_argument, NULL, 'f' },
 		{ "ticket", required_argument, NULL, 't' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ 0 },
 	};
 	const char *at = NULL, *feed = NULL, *ticket = NULL;
@@ -259,6 +289,8 @@ int cmd_offboard(struct cli *cli, int argc, char **argv)
 			feed = optarg;
 		else if (c == 't')
 			ticket = optarg;
+		else if (c == 'n')
+			t.dry_run = true;
 		else
 			return cli_usage(cli, &cmd_offboard_def, "unknown option");
 	}
@@ -287,9 +319,13 @@ int cmd_offboard(struct cli *cli, int argc, char **argv)
 		(void)offboard_one(cli, &t, &req, NULL, 0);
 	}
 	if (t.json)
-		cli_json_print(json_pack("{s:o, s:i, s:i, s:i, s:i, s:i}", "rows", t.json, "offboarded",
-					 t.offboarded, "unchanged", t.unchanged, "scheduled", t.scheduled,
-					 "issues", t.issues, "incomplete", t.incomplete));
+		cli_json_print(json_pack("{s:o, s:i, s:i, s:i, s:i, s:i, s:b}", "rows", t.json,
+					 t.dry_run ? "would_offboard" : "offboarded", t.offboarded, "unchanged",
+					 t.unchanged, "scheduled", t.scheduled, "issues", t.issues, "incomplete",
+					 t.incomplete, "dry_run", t.dry_run));
+	else if (feed && t.dry_run)
+		printf("%d would be offboarded, %d already done, %d scheduled, %d reported (dry run, nothing written)\n",
+		       t.offboarded, t.unchanged, t.scheduled, t.issues);
 	else if (feed)
 		printf("%d offboarded, %d already done, %d scheduled, %d reported, %d incomplete\n", t.offboarded,
 		       t.unchanged, t.scheduled, t.issues, t.incomplete);

@@ -98,35 +98,56 @@ static void offboard_audit(struct isms_ctx *ctx, const struct isms_offboard_req 
 	(void)isms_audit_append(ctx->state, ctx->host, &ev, NULL);
 }
 
-int isms_offboard_person(struct isms_ctx *ctx, const struct isms_offboard_req *req,
-			 struct isms_revoke_result *res, struct isms_err *err)
+/* The person's row id: 0, or 1 when an offboarding of theirs is complete;
+ * -ENOENT for an unknown employee number. */
+static int person_find(struct isms_ctx *ctx, const char *employee_no, int64_t *ret_id, struct isms_err *err)
 {
 	sqlite3_stmt *st;
-	int64_t person_id, terminated_at = 0, now;
-	bool complete = false, known = false;
-	char **accounts = NULL;
-	int r, naccounts = 0;
+	bool complete = false;
+	int r;
 
-	memset(res, 0, sizeof(*res));
 	st = isms_db_query(ctx->reg, err,
-			   "SELECT p.id, t.revoked_at IS NOT NULL, t.terminated_at FROM people p "
+			   "SELECT p.id, t.revoked_at IS NOT NULL FROM people p "
 			   "LEFT JOIN terminations t ON t.employee_no = p.employee_no WHERE p.employee_no = ?",
-			   "s", req->employee_no);
+			   "s", employee_no);
 	if (!st)
 		return err->code;
 	r = isms_db_step(st, err);
 	if (r == 1) {
-		known = true;
-		person_id = sqlite3_column_int64(st, 0);
+		*ret_id = sqlite3_column_int64(st, 0);
 		complete = sqlite3_column_int(st, 1);
 	}
 	isms_db_done(st);
 	if (r < 0)
 		return r;
-	if (!known)
-		return isms_err_set(err, -ENOENT, "unknown employee number %s", req->employee_no);
-	if (complete)
-		return 1;
+	if (r == 0)
+		return isms_err_set(err, -ENOENT, "unknown employee number %s", employee_no);
+	return complete ? 1 : 0;
+}
+
+int isms_offboard_plan(struct isms_ctx *ctx, const char *employee_no, char ***ret_accounts,
+		       struct isms_err *err)
+{
+	int64_t person_id = 0;
+	int r = person_find(ctx, employee_no, &person_id, err);
+
+	if (r != 0)
+		return r;
+	return person_accounts(ctx, person_id, ret_accounts, err);
+}
+
+int isms_offboard_person(struct isms_ctx *ctx, const struct isms_offboard_req *req,
+			 struct isms_revoke_result *res, struct isms_err *err)
+{
+	sqlite3_stmt *st;
+	int64_t person_id = 0, terminated_at = 0, now;
+	char **accounts = NULL;
+	int r, naccounts = 0;
+
+	memset(res, 0, sizeof(*res));
+	r = person_find(ctx, req->employee_no, &person_id, err);
+	if (r != 0)
+		return r;
 	r = termination_record(ctx, req, person_id, err);
 	if (r == 0)
 		r = person_accounts(ctx, person_id, &accounts, err);

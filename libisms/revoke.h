@@ -54,6 +54,12 @@ struct isms_offboard_req {
 int isms_offboard_person(struct isms_ctx *ctx, const struct isms_offboard_req *req,
 			 struct isms_revoke_result *res, struct isms_err *err);
 
+/* What isms_offboard_person would revoke, writing nothing: the names of the
+ * accounts the person owns (NULL-terminated, isms_list_free). 1 when the
+ * person's offboarding is complete, -ENOENT for an unknown employee number. */
+int isms_offboard_plan(struct isms_ctx *ctx, const char *employee_no, char ***ret_accounts,
+		       struct isms_err *err);
+
 /* Re-read the registry (and directory) to confirm the account is revoked:
  * 0 when it is, -EAGAIN when a step did not take (err says which). */
 int isms_revoke_verify(struct isms_ctx *ctx, const char *account, struct isms_err *err);

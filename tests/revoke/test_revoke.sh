@@ -257,6 +257,43 @@ test_drop_directory_exports_are_applied_and_moved_to_done() {
 	assert_contains "$OUT" "0 offboarded"
 }
 
+test_offboard_dry_run_names_the_accounts_and_writes_nothing() {
+	people_root
+	local f drop=$ROOT/var/lib/isms/hr-drop before
+	state_now() {
+		sql registry "SELECT * FROM terminations; SELECT * FROM accounts; SELECT * FROM revocation_actions; SELECT * FROM people"
+		sql state "SELECT count(*) FROM audit_events"
+		md5sum < "$ROOT/etc/shadow"
+		md5sum < "$ROOT/etc/group"
+	}
+	before=$(state_now)
+	assert_exit 0 actl offboard E1003 --at 2026-11-18T09:00:00Z --dry-run
+	assert_contains "$OUT" "E1003: would be offboarded (terminated 2026-11-18T09:00:00Z), revoking accounts: carol, carol-adm"
+	f=$(feed hr.csv <<'CSV'
+Employee Number,Status,Termination Date
+E1003,Terminated,2026-11-17
+E9999,Terminated,2026-11-17
+E1002,Terminated,2026-12-31
+CSV
+)
+	assert_exit 1 actl offboard --feed "$f" --dry-run
+	assert_contains "$OUT" "$f:2: E1003: would be offboarded (terminated 2026-11-17T00:00:00Z), revoking accounts: carol, carol-adm"
+	assert_contains "$OUT" "$f:3: unknown employee number E9999; not applied"
+	assert_contains "$OUT" "$f:4: E1002: termination on 2026-12-31T00:00:00Z is still ahead"
+	assert_contains "$OUT" "1 would be offboarded, 0 already done, 1 scheduled, 1 reported (dry run, nothing written)"
+	assert_exit 1 actl --json offboard --feed "$f" --dry-run
+	assert_eq "$(python3 -c 'import json, sys; d = json.loads(sys.argv[1]); print(d["dry_run"], d["would_offboard"], [r["result"] for r in d["rows"]])' "$OUT")" \
+		"True 1 ['would_offboard', 'unknown', 'scheduled']"
+	cp "$f" "$drop/export-1.csv"
+	assert_exit 1 actl offboard --feed "$drop" --dry-run
+	[ -e "$drop/export-1.csv" ] && [ ! -e "$drop/done" ] || fail "a dry run moved the export"
+	assert_eq "$(state_now)" "$before"
+	# Done for real, a dry run has nothing left to do.
+	assert_exit 0 actl offboard E1003 --at 2026-11-18T09:00:00Z
+	assert_exit 0 actl offboard E1003 --at 2026-11-18T09:00:00Z --dry-run
+	assert_contains "$OUT" "already offboarded"
+}
+
 test_examples_hr_export_offboards_the_terminated_person() {
 	people_root
 	assert_exit 0 actl offboard --feed "$TOP/examples/hr-export.csv"
