@@ -31,6 +31,10 @@ say "HR drops its export; the systemd path unit (examples/systemd/isms-hr-drop.p
 # examples/hr-export.csv, with Carol's termination dated today.
 sed "s/,2026-11-17,/,$(date -u +%F),/" "$TOP/examples/hr-export.csv" > "$ROOT/var/lib/isms/hr-drop/hr-export.csv"
 run grep -E "Employee Number|E1003" "$ROOT/var/lib/isms/hr-drop/hr-export.csv"
+say "First, what it would do: who would be offboarded and which accounts revoked (nothing written)"
+run $ACCESSCTL offboard --feed "$ROOT/var/lib/isms/hr-drop/hr-export.csv" --dry-run
+[ "$(sqlite3 "$ROOT/var/lib/isms/registry.db" "SELECT status FROM accounts WHERE name = 'carol'")" = active ]
+say "The path unit's run"
 run $ACCESSCTL offboard --feed "$ROOT/var/lib/isms/hr-drop"
 
 say "Carol's accounts: revoked in the registry, locked and expired in shadow, out of wheel"
