@@ -30,6 +30,42 @@ test_person_add_bad_input_is_refused_whole() {
 	assert_eq "$(sql registry "SELECT name FROM people")" "Ann"
 }
 
+test_person_show_and_list_with_accounts_manager_and_termination() {
+	new_root
+	add_user bob 1002; add_user bob-adm 1003
+	actl person add E1 --name "Ann Lee" --email ann@example.com >/dev/null
+	actl person add E2 --name "Bob Ray" --email bob@example.com --manager E1 >/dev/null
+	actl person add E3 --name "Cy New" --email cy@example.com --manager E9 >/dev/null
+	actl account add bob --owner E2 >/dev/null
+	actl account add bob-adm --owner E2 >/dev/null
+	assert_exit 0 actl person show E2
+	assert_contains "$OUT" "person      E2 Bob Ray"
+	assert_contains "$OUT" "manager     E1 Ann Lee"
+	assert_contains "$OUT" "status      active"
+	assert_contains "$OUT" "accounts    bob (human, active), bob-adm (human, active)"
+	assert_not_contains "$OUT" "terminated"
+	assert_exit 0 actl person show E3
+	assert_contains "$OUT" "manager     E9 (not registered)"
+	assert_contains "$OUT" "accounts    none"
+	# After offboarding: when HR ended it, when access went, the accounts revoked.
+	ISMS_TEST_NOW=1795000000 actl offboard E2 --at @1794990000 >/dev/null
+	assert_exit 0 actl person show E2
+	assert_contains "$OUT" "status      departed"
+	assert_contains "$OUT" "terminated  2026-11-18T08:20:00Z (manual); access removed 2026-11-18T11:06:40Z"
+	assert_contains "$OUT" "accounts    bob (human, revoked), bob-adm (human, revoked)"
+	OUT=$(actl --json person show E2)
+	assert_eq "$(echo "$OUT" | json_get 'd["manager_name"], d["terminated_at"], [a["status"] for a in d["accounts"]]')" \
+		"('Ann Lee', '2026-11-18T08:20:00Z', ['revoked', 'revoked'])"
+	assert_exit 1 actl person show E404
+	assert_contains "$OUT" "no person 'E404'"
+	assert_exit 0 actl person list
+	assert_contains "$OUT" "E2           Bob Ray                      departed  E1           bob,bob-adm"
+	OUT=$(actl --json person list --status active)
+	assert_eq "$(echo "$OUT" | json_get '[(p["employee_no"], p["accounts"]) for p in d]')" "[('E1', []), ('E3', [])]"
+	assert_exit 2 actl person list --status gone
+	assert_exit 2 actl person show
+}
+
 test_account_add_human_takes_uid_from_nss_and_audits() {
 	new_root
 	add_user ann 1001
