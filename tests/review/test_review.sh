@@ -166,6 +166,36 @@ test_annual_covers_all_access_and_the_annual_quarter_is_annual() {
 	assert_contains "$OUT" "expected YYYY-Qn"
 }
 
+test_snapshot_hash_is_sha256_of_the_documented_row_encoding() {
+	company
+	start_q
+	# An independent implementation of the encoding the campaign's hash covers:
+	# per frozen column "-;" for NULL or "<length>:<text>;", "\n" per row, rows by row id.
+	$PY - "$ROOT/var/lib/isms/registry.db" <<'PY'
+import hashlib, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+cols = ("row_id, system, account_name, uid, kind, person_name, email, employee_no, department, title,"
+        " hr_status, manager, manager_no, entitlement, inherited_via, privileged, account_status,"
+        " last_login_at, days_inactive, mfa_since, change, previous_decision, recommendation,"
+        " reviewer_no, reviewer_name")
+cid, want = db.execute("SELECT id, snapshot_sha256 FROM review_campaigns").fetchone()
+h = hashlib.sha256()
+nulls = 0
+for row in db.execute(f"SELECT {cols} FROM review_items WHERE campaign_id = ? ORDER BY row_id", (cid,)):
+    for v in row:
+        if v is None:
+            h.update(b"-;")
+            nulls += 1
+        else:
+            t = str(v).encode()
+            h.update(str(len(t)).encode() + b":" + t + b";")
+    h.update(b"\n")
+assert nulls > 0, "the rows should hold NULLs too"
+assert h.hexdigest() == want, (h.hexdigest(), want)
+PY
+	[ $? = 0 ] || fail "snapshot hash differs from the documented encoding"
+}
+
 test_starting_an_existing_campaign_is_refused() {
 	company
 	start_q
