@@ -229,7 +229,10 @@ static int person_list(struct cli *cli, int argc, char **argv)
 	st = isms_db_query(cli->ctx.reg, &err,
 			   "SELECT p.employee_no, p.name, p.status, p.manager_no,"
 			   " (SELECT group_concat(name, ',') FROM (SELECT name FROM accounts WHERE person_id = p.id"
-			   " ORDER BY name)) FROM people p WHERE ?1 IS NULL OR p.status = ?1 ORDER BY p.employee_no",
+			   " ORDER BY name)),"
+			   " (SELECT json_group_array(name) FROM (SELECT name FROM accounts WHERE person_id = p.id"
+			   " ORDER BY name))"
+			   " FROM people p WHERE ?1 IS NULL OR p.status = ?1 ORDER BY p.employee_no",
 			   "s", status);
 	if (!st)
 		return cli_fail(cli, EXIT_USAGE, "person list: %s", err.msg);
@@ -239,15 +242,11 @@ static int person_list(struct cli *cli, int argc, char **argv)
 		printf("%-12s %-28s %-9s %-12s %s\n", "EMPLOYEE_NO", "NAME", "STATUS", "MANAGER", "ACCOUNTS");
 	while ((r = isms_db_step(st, &err)) == 1) {
 		if (arr) {
-			char **names = COL(st, 4) ? isms_list_split(COL(st, 4)) : NULL;
-			json_t *na = json_array();
+			json_t *na = json_loads(COL(st, 5), 0, NULL);
 
-			for (size_t k = 0; names && names[k]; k++)
-				json_array_append_new(na, json_string(names[k]));
-			isms_list_free(names);
 			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s?,s:o}", "employee_no", COL(st, 0),
 							     "name", COL(st, 1), "status", COL(st, 2), "manager",
-							     COL(st, 3), "accounts", na));
+							     COL(st, 3), "accounts", na ? na : json_array()));
 		} else {
 			printf("%-12s %-28s %-9s %-12s %s\n", COL(st, 0), COL(st, 1), COL(st, 2),
 			       COL(st, 3) ? COL(st, 3) : "-", COL(st, 4) ? COL(st, 4) : "-");
