@@ -121,6 +121,13 @@ void cli_audit(struct cli *cli, const char *event, const char *subject, const ch
 
 /* The percentage the open bar shows; -1: no bar is open. */
 static int progress_last = -1;
+/* Where the bar is drawn (NULL: stderr); see cli_tty_guard. */
+static FILE *progress_out;
+
+void cli_progress_stream(FILE *f)
+{
+	progress_out = f;
+}
 
 void cli_progress(const char *label, long long done, long long total)
 {
@@ -138,18 +145,18 @@ void cli_progress(const char *label, long long done, long long total)
 		return;
 	progress_last = pct;
 	fill = (int)(done * width / total);
-	fprintf(stderr, "\r%-16s [%.*s%*s] %3d%% (%lld/%lld)", label, fill,
+	fprintf(progress_out ? progress_out : stderr, "\r%-16s [%.*s%*s] %3d%% (%lld/%lld)", label, fill,
 		"##############################", width - fill, "", pct, done, total);
 	if (done >= total)
 		cli_progress_end();
-	fflush(stderr);
+	fflush(progress_out ? progress_out : stderr);
 }
 
 void cli_progress_end(void)
 {
 	if (progress_last < 0)
 		return;
-	fputc('\n', stderr);
+	fputc('\n', progress_out ? progress_out : stderr);
 	progress_last = -1;
 }
 

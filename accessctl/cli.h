@@ -64,6 +64,12 @@ void cli_audit(struct cli *cli, const char *event, const char *subject, const ch
  * calls it, so that an error stopping the work starts a line of its own). */
 void cli_progress(const char *label, long long done, long long total);
 void cli_progress_end(void);
+/* Draw the bar on f instead of stderr. */
+void cli_progress_stream(FILE *f);
+
+/* On a terminal, stdout and stderr show control characters as \xNN or \uNNNN
+ * (tty_guard.c): text from the directory or HR cannot drive the terminal. */
+void cli_tty_guard(void);
 /* cli_progress as the callback libisms takes (isms_progress_fn); arg unused. */
 void cli_progress_cb(void *arg, const char *phase, long long done, long long total);
 

@@ -108,6 +108,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	/* rec play replays a recorded terminal: its escapes are what it shows. */
+	if (!(strcmp(argv[optind], "rec") == 0 && optind + 1 < argc && strcmp(argv[optind + 1], "play") == 0))
+		cli_tty_guard();
 	actor = strdup(who_am_i());
 	cli.actor = actor ? actor : "unknown";
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {

@@ -66,6 +66,26 @@ test_person_show_and_list_with_accounts_manager_and_termination() {
 	assert_exit 2 actl person show
 }
 
+test_control_characters_from_the_registry_are_shown_escaped_on_a_terminal_only() {
+	new_root
+	actl person add E1 --name "placeholder" --email ann@example.com >/dev/null
+	# A directory or HR value can carry an escape sequence, a C1 CSI (U+009B) or a
+	# carriage return; a terminal must not obey them.
+	sql registry "UPDATE people SET name = 'Ann ' || char(27) || '[8mhidden' || char(27) || '[0m ' || char(155) || '2J' || char(13) || 'Zed', title = 'caf' || char(233) WHERE employee_no = 'E1'"
+	actl_tty person show E1
+	assert_contains "$OUT" 'person      E1 Ann \x1b[8mhidden\x1b[0m \u009b2J\x0dZed'
+	assert_contains "$OUT" "title       café"
+	case $OUT in *$'\033'*|*$'\302\233'*) fail "a raw control character reached the terminal" ;; esac
+	# an error message naming hostile input is escaped as well
+	actl_tty person show "$(printf 'E\033[2J')"
+	assert_contains "$OUT" "no person 'E\x1b[2J'"
+	# A pipe gets the bytes as stored; JSON escapes them itself.
+	OUT=$(actl person show E1)
+	assert_contains "$OUT" "$(printf 'Ann \033[8mhidden')"
+	OUT=$(actl --json person show E1)
+	assert_eq "$(echo "$OUT" | json_get 'd["name"] == "Ann \x1b[8mhidden\x1b[0m \x9b2J\rZed"')" True
+}
+
 test_account_add_human_takes_uid_from_nss_and_audits() {
 	new_root
 	add_user ann 1001

@@ -230,9 +230,14 @@ test_asciinema_accepts_the_export() {
 test_play_replays_the_output() {
 	rec_setup
 	open_session alice
-	rec_pty 'send:echo PLAY-$((5+5))\n' 'expect:PLAY-10' 'send:exit\n' >/dev/null
+	rec_pty 'send:echo PLAY-$((5+5)); printf "\\033[1mBOLD\\033[0m\\n"\n' 'expect:PLAY-10' 'send:exit\n' >/dev/null
 	assert_exit 0 actl rec play "$ID" --key "$KEYS/aud.key" --speed 100
 	assert_contains "$OUT" "PLAY-10"
+	# On a terminal too the session's own escapes are replayed as they were
+	# (every other command shows control characters escaped there).
+	actl_tty rec play "$ID" --key "$KEYS/aud.key" --speed 100
+	assert_contains "$OUT" "PLAY-10"
+	assert_contains "$OUT" "$(printf '\033[1mBOLD\033[0m')"
 }
 
 test_flushed_while_the_session_runs() {
