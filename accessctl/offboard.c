@@ -49,7 +49,7 @@ const struct command cmd_offboard_def = {
 
 struct tally {
 	int offboarded, unchanged, scheduled, issues, incomplete, fatal;
-	bool dry_run;  /* offboarded counts those that would be */
+	bool dry_run;  /* offboarded counts those that would be (as --json says) */
 	json_t *json;  /* array of row outcomes, with --json */
 };
 
@@ -131,8 +131,7 @@ static int offboard_one(struct cli *cli, struct tally *t, const struct isms_offb
 		(void)snprintf(msg, sizeof(msg), "%s%soffboarded (terminated %s, %d step(s) done)",
 			       file ? req->employee_no : "", file ? ": " : "",
 			       isms_time_iso(req->terminated_at, when, sizeof(when)), res.done);
-	note(cli, t, file ? file : req->employee_no, line, 0, t->dry_run ? "would_offboard" : "offboarded",
-	     req->employee_no, msg);
+	note(cli, t, file ? file : req->employee_no, line, 0, "offboarded", req->employee_no, msg);
 	return 0;
 }
 
@@ -319,10 +318,9 @@ int cmd_offboard(struct cli *cli, int argc, char **argv)
 		(void)offboard_one(cli, &t, &req, NULL, 0);
 	}
 	if (t.json)
-		cli_json_print(json_pack("{s:o, s:i, s:i, s:i, s:i, s:i, s:b}", "rows", t.json,
-					 t.dry_run ? "would_offboard" : "offboarded", t.offboarded, "unchanged",
-					 t.unchanged, "scheduled", t.scheduled, "issues", t.issues, "incomplete",
-					 t.incomplete, "dry_run", t.dry_run));
+		cli_json_print(json_pack("{s:o, s:i, s:i, s:i, s:i, s:i, s:b}", "rows", t.json, "offboarded",
+					 t.offboarded, "unchanged", t.unchanged, "scheduled", t.scheduled,
+					 "issues", t.issues, "incomplete", t.incomplete, "dry_run", t.dry_run));
 	else if (feed && t.dry_run)
 		printf("%d would be offboarded, %d already done, %d scheduled, %d reported (dry run, nothing written)\n",
 		       t.offboarded, t.unchanged, t.scheduled, t.issues);

@@ -282,8 +282,8 @@ CSV
 	assert_contains "$OUT" "$f:4: E1002: termination on 2026-12-31T00:00:00Z is still ahead"
 	assert_contains "$OUT" "1 would be offboarded, 0 already done, 1 scheduled, 1 reported (dry run, nothing written)"
 	assert_exit 1 actl --json offboard --feed "$f" --dry-run
-	assert_eq "$(python3 -c 'import json, sys; d = json.loads(sys.argv[1]); print(d["dry_run"], d["would_offboard"], [r["result"] for r in d["rows"]])' "$OUT")" \
-		"True 1 ['would_offboard', 'unknown', 'scheduled']"
+	assert_eq "$(python3 -c 'import json, sys; d = json.loads(sys.argv[1]); print(d["dry_run"], d["offboarded"], [r["result"] for r in d["rows"]], d["rows"][0]["detail"])' "$OUT")" \
+		"True 1 ['offboarded', 'unknown', 'scheduled'] E1003: would be offboarded (terminated 2026-11-17T00:00:00Z), revoking accounts: carol, carol-adm"
 	cp "$f" "$drop/export-1.csv"
 	assert_exit 1 actl offboard --feed "$drop" --dry-run
 	[ -e "$drop/export-1.csv" ] && [ ! -e "$drop/done" ] || fail "a dry run moved the export"
