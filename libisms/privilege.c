@@ -1,5 +1,7 @@
 /* Group membership and privilege, from NSS and the registry together. */
 #include <grp.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +28,27 @@ static int list_add(char ***list, size_t *n, const char *s)
 	return 0;
 }
 
+/* NSS group lists asked for by a thread ahead of the run that needs them
+ * (isms_priv_cache_prefetch): entry i is ready once ready > i. */
+struct prefetch {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t n, ready;
+	bool stop;
+	char **user;                    /* copies, in the order the run asks */
+	gid_t *gid;
+	gid_t **gids;                   /* the user's groups, ngids[i] of them */
+	int *ngids;                     /* -1: not kept (out of memory), ask again */
+	struct isms_smap index;         /* user -> entry + 1 */
+};
+
 struct isms_priv_cache {
 	int depth;                      /* begin calls not yet ended */
 	sqlite3_stmt *groups_of;        /* GROUPS_OF, prepared once */
 	char **privileged;              /* PRIVILEGED_GROUPS, read once */
 	struct isms_smap gid_name;      /* decimal gid -> its name, or NO_GROUP */
+	struct prefetch *pf;            /* NULL: NSS asked as each account comes */
 };
 
 #define GROUPS_OF "SELECT DISTINCT g.name FROM memberships m JOIN groups g ON g.id = m.group_id" \
@@ -67,6 +85,79 @@ static int add_gid(struct isms_ctx *ctx, char ***list, size_t *n, gid_t gid)
 	return name == NO_GROUP ? 0 : list_add(list, n, name);
 }
 
+/* getgrouplist(3) into a malloc'd array (*ret; NULL when there are none).
+ * Returns how many, 0 when NSS cannot say, -1 when out of memory. */
+static int nss_groups(const char *user, gid_t gid, gid_t **ret)
+{
+	gid_t buf[256], *gids = buf;
+	int ng = (int)ISMS_ARRAY_SIZE(buf);
+
+	*ret = NULL;
+	if (getgrouplist(user, gid, gids, &ng) < 0) {
+		gids = malloc((size_t)ng * sizeof(*gids));
+		if (!gids || getgrouplist(user, gid, gids, &ng) < 0)
+			ng = 0;
+	}
+	if (ng > 0 && gids == buf) {
+		gids = malloc((size_t)ng * sizeof(*gids));
+		if (gids)
+			memcpy(gids, buf, (size_t)ng * sizeof(*gids));
+		else
+			ng = -1;
+	}
+	if (ng > 0)
+		*ret = gids;
+	else if (gids != buf)
+		free(gids);
+	return ng;
+}
+
+static void *prefetch_run(void *arg)
+{
+	struct prefetch *pf = arg;
+
+	for (size_t i = 0; i < pf->n; i++) {
+		gid_t *gids;
+		int ng;
+
+		pthread_mutex_lock(&pf->mu);
+		if (pf->stop) {
+			pthread_mutex_unlock(&pf->mu);
+			break;
+		}
+		pthread_mutex_unlock(&pf->mu);
+		ng = nss_groups(pf->user[i], pf->gid[i], &gids);
+		pthread_mutex_lock(&pf->mu);
+		pf->gids[i] = gids;
+		pf->ngids[i] = ng;
+		pf->ready = i + 1;
+		pthread_cond_broadcast(&pf->cv);
+		pthread_mutex_unlock(&pf->mu);
+	}
+	return NULL;
+}
+
+/* The groups the prefetch thread found for user/gid, waiting for them if they
+ * are still to come; false when it was not asked for them (or ran out of memory). */
+static bool prefetched(struct prefetch *pf, const char *user, gid_t gid, const gid_t **ret, int *ret_n)
+{
+	uintptr_t k = (uintptr_t)isms_smap_get(&pf->index, user);
+	size_t i;
+
+	if (!k || pf->gid[k - 1] != gid)
+		return false;
+	i = k - 1;
+	pthread_mutex_lock(&pf->mu);
+	while (pf->ready <= i)
+		pthread_cond_wait(&pf->cv, &pf->mu);
+	pthread_mutex_unlock(&pf->mu);
+	if (pf->ngids[i] < 0)
+		return false;
+	*ret = pf->gids[i];
+	*ret_n = pf->ngids[i];
+	return true;
+}
+
 int isms_account_groups(struct isms_ctx *ctx, const char *user, gid_t gid, bool have_gid,
 			char ***ret, struct isms_err *err)
 {
@@ -79,18 +170,21 @@ int isms_account_groups(struct isms_ctx *ctx, const char *user, gid_t gid, bool 
 	if (!list)
 		return isms_err_set(err, -ENOMEM, "out of memory");
 	if (have_gid) {
-		gid_t buf[256], *gids = buf;
-		int ng = (int)ISMS_ARRAY_SIZE(buf);
+		const gid_t *gids;
+		gid_t *mine = NULL;
+		int ng;
 
-		if (getgrouplist(user, gid, gids, &ng) < 0) {
-			gids = malloc((size_t)ng * sizeof(*gids));
-			if (!gids || getgrouplist(user, gid, gids, &ng) < 0)
-				ng = 0;
+		if (!pc || !pc->pf || !prefetched(pc->pf, user, gid, &gids, &ng)) {
+			ng = nss_groups(user, gid, &mine);
+			if (ng < 0) {
+				isms_list_free(list);
+				return isms_err_set(err, -ENOMEM, "out of memory");
+			}
+			gids = mine;
 		}
 		for (int i = 0; i < ng && r == 0; i++)
 			r = add_gid(ctx, &list, &n, gids[i]);
-		if (gids != buf)
-			free(gids);
+		free(mine);
 	}
 	if (r == 0 && ctx && ctx->reg) {
 		if (pc)
@@ -222,12 +316,76 @@ int isms_priv_cache_begin(struct isms_ctx *ctx, struct isms_err *err)
 	return 0;
 }
 
+static void prefetch_free(struct prefetch *pf)
+{
+	if (!pf)
+		return;
+	for (size_t i = 0; i < pf->n; i++) {
+		free(pf->user[i]);
+		if (i < pf->ready)
+			free(pf->gids[i]);
+	}
+	free(pf->user);
+	free(pf->gid);
+	free(pf->gids);
+	free(pf->ngids);
+	isms_smap_free(&pf->index);
+	pthread_mutex_destroy(&pf->mu);
+	pthread_cond_destroy(&pf->cv);
+	free(pf);
+}
+
+int isms_priv_cache_prefetch(struct isms_ctx *ctx, char *const *users, const gid_t *gids, size_t n,
+			     struct isms_err *err)
+{
+	struct isms_priv_cache *pc = ctx->priv;
+	struct prefetch *pf;
+
+	if (!pc || pc->pf || n == 0)
+		return 0;
+	pf = calloc(1, sizeof(*pf));
+	if (!pf)
+		return isms_err_set(err, -ENOMEM, "out of memory");
+	pthread_mutex_init(&pf->mu, NULL);
+	pthread_cond_init(&pf->cv, NULL);
+	pf->user = calloc(n, sizeof(*pf->user));
+	pf->gid = calloc(n, sizeof(*pf->gid));
+	pf->gids = calloc(n, sizeof(*pf->gids));
+	pf->ngids = calloc(n, sizeof(*pf->ngids));
+	if (!pf->user || !pf->gid || !pf->gids || !pf->ngids) {
+		prefetch_free(pf);
+		return isms_err_set(err, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++, pf->n++) {
+		pf->user[i] = strdup(users[i]);
+		pf->gid[i] = gids[i];
+		if (!pf->user[i] || isms_smap_put(&pf->index, pf->user[i], (void *)(uintptr_t)(i + 1)) < 0) {
+			free(pf->user[i]);
+			prefetch_free(pf);
+			return isms_err_set(err, -ENOMEM, "out of memory");
+		}
+	}
+	if (pthread_create(&pf->th, NULL, prefetch_run, pf) != 0) {
+		prefetch_free(pf);   /* each account asks NSS itself, as without a prefetch */
+		return 0;
+	}
+	pc->pf = pf;
+	return 0;
+}
+
 void isms_priv_cache_end(struct isms_ctx *ctx)
 {
 	struct isms_priv_cache *pc = ctx->priv;
 
 	if (!pc || --pc->depth > 0)
 		return;
+	if (pc->pf) {
+		pthread_mutex_lock(&pc->pf->mu);
+		pc->pf->stop = true;
+		pthread_mutex_unlock(&pc->pf->mu);
+		pthread_join(pc->pf->th, NULL);
+		prefetch_free(pc->pf);
+	}
 	isms_db_done(pc->groups_of);
 	isms_list_free(pc->privileged);
 	for (size_t i = 0; i < pc->gid_name.cap; i++) {
