@@ -377,7 +377,12 @@ int isms_compliance_report(struct isms_ctx *ctx, isms_progress_fn progress, void
 
 	r = registry_controls(&rp, err);
 	if (r == 0 && (r = isms_priv_cache_begin(ctx, err)) == 0) {
-		r = accounts_controls(&rp, charts, err);   /* asks about every active account */
+		/* NSS's groups fetched ahead, with the gid accounts_controls passes for an
+		 * account NSS does not know (one it knows, with another gid, asks itself) */
+		r = isms_priv_cache_prefetch(ctx, "SELECT name, coalesce(gid, 0) FROM accounts WHERE status = 'active'"
+					     " AND uid IS NOT NULL AND uid != 0 ORDER BY name", err);
+		if (r == 0)
+			r = accounts_controls(&rp, charts, err);   /* asks about every active account */
 		isms_priv_cache_end(ctx);
 	}
 	if (r < 0 || (r = state_controls(&rp, err)) < 0 || (r = review_controls(&rp, charts, err)) < 0 ||

@@ -139,7 +139,8 @@ static void *prefetch_run(void *arg)
 
 /* The groups the prefetch thread found for user/gid, waiting for them if they
  * are still to come; false when it was not asked for them (or ran out of memory). */
-static bool prefetched(struct prefetch *pf, const char *user, gid_t gid, const gid_t **ret, int *ret_n)
+static bool prefetched(struct prefetch *pf, const char *user, gid_t gid, const gid_t **ret,
+		       int *ret_n)
 {
 	uintptr_t k = (uintptr_t)isms_smap_get(&pf->index, user);
 	size_t i;
@@ -335,35 +336,73 @@ static void prefetch_free(struct prefetch *pf)
 	free(pf);
 }
 
-int isms_priv_cache_prefetch(struct isms_ctx *ctx, char *const *users, const gid_t *gids, size_t n,
-			     struct isms_err *err)
+/* Room for one more entry (arrays grown together). */
+static int prefetch_grow(struct prefetch *pf, size_t *cap)
+{
+	size_t nc = *cap ? *cap * 2 : 1024;
+	char **u = realloc(pf->user, nc * sizeof(*u));
+	gid_t *g;
+	gid_t **gs;
+	int *ng;
+
+	if (u)
+		pf->user = u;
+	g = u ? realloc(pf->gid, nc * sizeof(*g)) : NULL;
+	if (g)
+		pf->gid = g;
+	gs = g ? realloc(pf->gids, nc * sizeof(*gs)) : NULL;
+	if (gs)
+		pf->gids = gs;
+	ng = gs ? realloc(pf->ngids, nc * sizeof(*ng)) : NULL;
+	if (!ng)
+		return -ENOMEM;
+	pf->ngids = ng;
+	*cap = nc;
+	return 0;
+}
+
+int isms_priv_cache_prefetch(struct isms_ctx *ctx, const char *sql, struct isms_err *err)
 {
 	struct isms_priv_cache *pc = ctx->priv;
 	struct prefetch *pf;
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int r;
 
-	if (!pc || pc->pf || n == 0)
+	if (!pc || pc->pf || !ctx->reg)
 		return 0;
 	pf = calloc(1, sizeof(*pf));
 	if (!pf)
 		return isms_err_set(err, -ENOMEM, "out of memory");
+	st = isms_db_query(ctx->reg, err, sql, NULL);
+	if (!st) {
+		free(pf);
+		return err && err->code ? err->code : -EIO;
+	}
 	pthread_mutex_init(&pf->mu, NULL);
 	pthread_cond_init(&pf->cv, NULL);
-	pf->user = calloc(n, sizeof(*pf->user));
-	pf->gid = calloc(n, sizeof(*pf->gid));
-	pf->gids = calloc(n, sizeof(*pf->gids));
-	pf->ngids = calloc(n, sizeof(*pf->ngids));
-	if (!pf->user || !pf->gid || !pf->gids || !pf->ngids) {
-		prefetch_free(pf);
-		return isms_err_set(err, -ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < n; i++, pf->n++) {
-		pf->user[i] = strdup(users[i]);
-		pf->gid[i] = gids[i];
-		if (!pf->user[i] || isms_smap_put(&pf->index, pf->user[i], (void *)(uintptr_t)(i + 1)) < 0) {
-			free(pf->user[i]);
-			prefetch_free(pf);
-			return isms_err_set(err, -ENOMEM, "out of memory");
+	while ((r = isms_db_step(st, err)) == 1) {
+		char *u;
+
+		if (pf->n == cap && prefetch_grow(pf, &cap) < 0) {
+			r = -ENOMEM;
+			break;
 		}
+		u = isms_db_col_strdup(st, 0);
+		if (!u || isms_smap_put(&pf->index, u, (void *)(uintptr_t)(pf->n + 1)) < 0) {
+			free(u);
+			r = -ENOMEM;
+			break;
+		}
+		pf->user[pf->n] = u;
+		pf->gid[pf->n] = (gid_t)sqlite3_column_int64(st, 1);
+		pf->gids[pf->n] = NULL;
+		pf->n++;
+	}
+	isms_db_done(st);
+	if (r < 0 || pf->n == 0) {
+		prefetch_free(pf);
+		return r == -ENOMEM ? isms_err_set(err, r, "out of memory") : r;
 	}
 	if (pthread_create(&pf->th, NULL, prefetch_run, pf) != 0) {
 		prefetch_free(pf);   /* each account asks NSS itself, as without a prefetch */

@@ -28,12 +28,12 @@ int isms_account_privileged(struct isms_ctx *ctx, const char *user, uid_t uid, g
 int isms_priv_cache_begin(struct isms_ctx *ctx, struct isms_err *err);
 void isms_priv_cache_end(struct isms_ctx *ctx);
 
-/* Within such a run, a thread asks NSS for the groups of users[i] (primary
- * group gids[i]) in that order while the run does its other work, and
- * isms_account_groups takes the answer from it (waiting for it if need be).
- * Users not listed are asked as before. Ends with isms_priv_cache_end. */
-int isms_priv_cache_prefetch(struct isms_ctx *ctx, char *const *users, const gid_t *gids, size_t n,
-			     struct isms_err *err);
+/* Within such a run, a thread asks NSS for the groups of each user the
+ * registry query sql lists (rows of name, primary gid), in that order, while
+ * the run does its other work; isms_account_groups takes the answer from it
+ * (waiting for it if need be). Users not listed, or asked about with another
+ * primary gid, are asked as before. Ends with isms_priv_cache_end. */
+int isms_priv_cache_prefetch(struct isms_ctx *ctx, const char *sql, struct isms_err *err);
 
 /* Is any of groups in list? Returns the first match or NULL. */
 const char *isms_groups_match(char *const *groups, char *const *list);

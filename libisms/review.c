@@ -487,52 +487,6 @@ static int scope_parse(const struct isms_conf *conf, const char *kind, const cha
 /* The accounts a snapshot takes (its progress counts to how many there are). */
 #define SNAPSHOT_WHERE " WHERE a.status != 'revoked'"
 
-/* NSS's answer for each account's groups (getgrouplist, the larger part of a
- * snapshot's time on a host whose NSS asks systemd or sssd) is fetched by a
- * thread in the order the snapshot takes the accounts: those with a uid but
- * root, with the primary group snapshot_account passes. */
-static int prefetch_groups(struct isms_ctx *ctx, struct isms_err *err)
-{
-	sqlite3_stmt *st = isms_db_query(ctx->reg, err, "SELECT a.name, coalesce(a.gid, a.uid) FROM accounts a"
-					 SNAPSHOT_WHERE " AND a.uid IS NOT NULL AND a.uid != 0 ORDER BY a.name", NULL);
-	char **users = NULL;
-	gid_t *gids = NULL;
-	size_t n = 0, cap = 0;
-	int r;
-
-	if (!st)
-		return err->code ? err->code : -EIO;
-	while ((r = isms_db_step(st, err)) == 1) {
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 1024;
-			char **nu = realloc(users, nc * sizeof(*nu));
-			gid_t *ng = nu ? realloc(gids, nc * sizeof(*ng)) : NULL;
-
-			users = nu ? nu : users;
-			gids = ng ? ng : gids;
-			if (!nu || !ng) {
-				r = isms_err_set(err, -ENOMEM, "out of memory");
-				break;
-			}
-			cap = nc;
-		}
-		users[n] = isms_db_col_strdup(st, 0);
-		if (!users[n]) {
-			r = isms_err_set(err, -ENOMEM, "out of memory");
-			break;
-		}
-		gids[n++] = (gid_t)sqlite3_column_int64(st, 1);
-	}
-	isms_db_done(st);
-	if (r == 0)
-		r = isms_priv_cache_prefetch(ctx, users, gids, n, err);
-	for (size_t i = 0; i < n; i++)
-		free(users[i]);
-	free(users);
-	free(gids);
-	return r;
-}
-
 int isms_review_start(struct isms_ctx *ctx, const char *period, const char *scope,
 		      isms_progress_fn progress, void *progress_arg,
 		      struct isms_review_campaign *ret, int64_t *ret_rows, struct isms_err *err)
@@ -634,8 +588,13 @@ int isms_review_start(struct isms_ctx *ctx, const char *period, const char *scop
 		goto fail;
 	}
 	r = isms_priv_cache_begin(ctx, err);
+	/* NSS's answer for each account's groups (getgrouplist, the larger part of a
+	 * snapshot's time on a host whose NSS asks systemd or sssd) is fetched ahead,
+	 * in the order the snapshot takes the accounts, with the primary group
+	 * snapshot_account passes; root never asks. */
 	if (r == 0)
-		r = prefetch_groups(ctx, err);
+		r = isms_priv_cache_prefetch(ctx, "SELECT a.name, coalesce(a.gid, a.uid) FROM accounts a"
+					     SNAPSHOT_WHERE " AND a.uid IS NOT NULL AND a.uid != 0 ORDER BY a.name", err);
 	while (r == 0 && (r = isms_db_step(acc, err)) == 1) {
 		if ((r = snapshot_account(&s, acc, err)) < 0)
 			break;
