@@ -85,31 +85,24 @@ static int add_gid(struct isms_ctx *ctx, char ***list, size_t *n, gid_t gid)
 	return name == NO_GROUP ? 0 : list_add(list, n, name);
 }
 
-/* getgrouplist(3) into a malloc'd array (*ret; NULL when there are none).
- * Returns how many, 0 when NSS cannot say, -1 when out of memory. */
-static int nss_groups(const char *user, gid_t gid, gid_t **ret)
-{
-	gid_t buf[256], *gids = buf;
-	int ng = (int)ISMS_ARRAY_SIZE(buf);
+#define NSS_GROUPS_BUF 256
 
-	*ret = NULL;
-	if (getgrouplist(user, gid, gids, &ng) < 0) {
-		gids = malloc((size_t)ng * sizeof(*gids));
-		if (!gids || getgrouplist(user, gid, gids, &ng) < 0)
-			ng = 0;
-	}
-	if (ng > 0 && gids == buf) {
-		gids = malloc((size_t)ng * sizeof(*gids));
-		if (gids)
-			memcpy(gids, buf, (size_t)ng * sizeof(*gids));
-		else
-			ng = -1;
-	}
-	if (ng > 0)
-		*ret = gids;
-	else if (gids != buf)
-		free(gids);
-	return ng;
+/* getgrouplist(3) into buf (NSS_GROUPS_BUF entries), or into a malloc'd array
+ * (*heap) for a user in more groups; *ret points at whichever holds them.
+ * Returns how many, 0 when NSS cannot say, -1 when out of memory. */
+static int nss_groups(const char *user, gid_t gid, gid_t *buf, const gid_t **ret, gid_t **heap)
+{
+	int ng = NSS_GROUPS_BUF;
+
+	*heap = NULL;
+	*ret = buf;
+	if (getgrouplist(user, gid, buf, &ng) >= 0)
+		return ng;
+	*heap = malloc((size_t)ng * sizeof(**heap));
+	if (!*heap)
+		return -1;
+	*ret = *heap;
+	return getgrouplist(user, gid, *heap, &ng) < 0 ? 0 : ng;
 }
 
 static void *prefetch_run(void *arg)
@@ -117,7 +110,8 @@ static void *prefetch_run(void *arg)
 	struct prefetch *pf = arg;
 
 	for (size_t i = 0; i < pf->n; i++) {
-		gid_t *gids;
+		gid_t buf[NSS_GROUPS_BUF], *gids = NULL;
+		const gid_t *found;
 		int ng;
 
 		pthread_mutex_lock(&pf->mu);
@@ -126,7 +120,15 @@ static void *prefetch_run(void *arg)
 			break;
 		}
 		pthread_mutex_unlock(&pf->mu);
-		ng = nss_groups(pf->user[i], pf->gid[i], &gids);
+		ng = nss_groups(pf->user[i], pf->gid[i], buf, &found, &gids);
+		if (ng > 0 && !gids) {
+			/* kept beyond this loop: out of buf */
+			gids = malloc((size_t)ng * sizeof(*gids));
+			if (gids)
+				memcpy(gids, buf, (size_t)ng * sizeof(*gids));
+			else
+				ng = -1;
+		}
 		pthread_mutex_lock(&pf->mu);
 		pf->gids[i] = gids;
 		pf->ngids[i] = ng;
@@ -171,17 +173,16 @@ int isms_account_groups(struct isms_ctx *ctx, const char *user, gid_t gid, bool 
 	if (!list)
 		return isms_err_set(err, -ENOMEM, "out of memory");
 	if (have_gid) {
+		gid_t buf[NSS_GROUPS_BUF], *mine = NULL;
 		const gid_t *gids;
-		gid_t *mine = NULL;
 		int ng;
 
 		if (!pc || !pc->pf || !prefetched(pc->pf, user, gid, &gids, &ng)) {
-			ng = nss_groups(user, gid, &mine);
+			ng = nss_groups(user, gid, buf, &gids, &mine);
 			if (ng < 0) {
 				isms_list_free(list);
 				return isms_err_set(err, -ENOMEM, "out of memory");
 			}
-			gids = mine;
 		}
 		for (int i = 0; i < ng && r == 0; i++)
 			r = add_gid(ctx, &list, &n, gids[i]);
